@@ -1,0 +1,147 @@
+//! The completion stream every fan-out is built on.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
+use core::time::Duration;
+use std::time::Instant;
+
+use futures::stream::{FusedStream, FuturesUnordered, Stream, StreamExt};
+use pin_project_lite::pin_project;
+use rand::Rng;
+use rand::distr::Distribution;
+
+use crate::sleeper::Sleeper;
+use crate::wait::full_jitter;
+
+/// Starts `n` concurrent waiters with uniform random delays in
+/// `[0, max_delay]` and yields each delay as its waiter finishes, like
+/// Python's `asyncio.as_completed`.
+///
+/// All waiters share one start instant, read from the sleeper's clock when
+/// `as_completed` is called: waiter `i` finishes no earlier than
+/// `start + delay_i`. Items come in completion order, which is *not*
+/// guaranteed to be ascending: timers that fire in the same tick may complete
+/// in any order. [`wait_n`](crate::wait_n) collects this stream and sorts it.
+///
+/// # Cancellation
+///
+/// Dropping the stream drops every pending timer.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// Tokio.block_on(async {
+///     let mut done = stagger::as_completed(&Tokio, 4, Duration::from_millis(10));
+///     let mut seen = 0;
+///     while let Some(delay) = done.next().await {
+///         assert!(delay <= Duration::from_millis(10));
+///         seen += 1;
+///     }
+///     assert_eq!(seen, 4);
+/// });
+/// ```
+pub fn as_completed<S>(sleeper: &S, n: usize, max_delay: Duration) -> AsCompleted<S::Sleep>
+where
+    S: Sleeper + ?Sized,
+{
+    as_completed_with(sleeper, &mut rand::rng(), n, max_delay)
+}
+
+/// [`as_completed`] with the caller's random number generator.
+///
+/// The `n` delays are drawn from `rng` in order before this function returns,
+/// so a seeded generator fixes them.
+pub fn as_completed_with<S, R>(
+    sleeper: &S,
+    rng: &mut R,
+    n: usize,
+    max_delay: Duration,
+) -> AsCompleted<S::Sleep>
+where
+    S: Sleeper + ?Sized,
+    R: Rng + ?Sized,
+{
+    let start = sleeper.now();
+    let delays = full_jitter(max_delay);
+    let waiters = (0..n)
+        .map(|_| Waiter::new(sleeper, start, delays.sample(rng)))
+        .collect();
+    AsCompleted { waiters }
+}
+
+pin_project! {
+    /// Stream for the [`as_completed`] function: yields each waiter's delay
+    /// as it finishes.
+    #[must_use = "streams do nothing unless polled"]
+    pub struct AsCompleted<F> {
+        waiters: FuturesUnordered<Waiter<F>>,
+    }
+}
+
+impl<F: Future<Output = ()>> Stream for AsCompleted<F> {
+    type Item = Duration;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Duration>> {
+        self.project().waiters.poll_next_unpin(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.waiters.len(), Some(self.waiters.len()))
+    }
+}
+
+impl<F: Future<Output = ()>> FusedStream for AsCompleted<F> {
+    fn is_terminated(&self) -> bool {
+        self.waiters.is_terminated()
+    }
+}
+
+impl<F> fmt::Debug for AsCompleted<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompleted")
+            .field("pending", &self.waiters.len())
+            .finish()
+    }
+}
+
+pin_project! {
+    /// One waiter: a sleep until `start + delay` that yields `delay`.
+    pub(crate) struct Waiter<F> {
+        // `None` when `start + delay` does not fit in an `Instant`: such a
+        // waiter never finishes, as its deadline is unreachable anyway.
+        #[pin]
+        sleep: Option<F>,
+        delay: Duration,
+    }
+}
+
+impl<F> Waiter<F> {
+    pub(crate) fn new<S>(sleeper: &S, start: Instant, delay: Duration) -> Self
+    where
+        S: Sleeper<Sleep = F> + ?Sized,
+    {
+        let sleep = start.checked_add(delay).map(|at| sleeper.sleep_until(at));
+        Waiter { sleep, delay }
+    }
+}
+
+impl<F: Future<Output = ()>> Future for Waiter<F> {
+    type Output = Duration;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Duration> {
+        let this = self.project();
+        match this.sleep.as_pin_mut() {
+            Some(sleep) => {
+                ready!(sleep.poll(cx));
+                Poll::Ready(*this.delay)
+            }
+            None => Poll::Pending,
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! The async-std backend.
+
+use core::future::Future;
+
+use crate::{Runtime, Spawn};
+
+/// The [async-std](https://docs.rs/async-std) backend: async-std's global
+/// executor for tasks, async-io's timers (the ones async-std itself uses).
+///
+/// async-std is discontinued upstream (RUSTSEC-2025-0052); this backend keeps
+/// working for code that still runs on it. New code should prefer
+/// [`Smol`](crate::rt::Smol), its successor.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rt::AsyncStd;
+///
+/// let delays = AsyncStd.block_on(stagger::wait_n(&AsyncStd, 3, Duration::from_millis(5)));
+/// assert_eq!(delays.len(), 3);
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "async-std")))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AsyncStd;
+
+impl Spawn for AsyncStd {
+    fn spawn_detached<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        // Dropping async-std's handle detaches the task.
+        drop(async_std::task::spawn(task));
+    }
+}
+
+impl Runtime for AsyncStd {
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        async_std::task::block_on(future)
+    }
+}

@@ -1,0 +1,145 @@
+//! The tokio backend.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+use ::tokio::task::coop::{Unconstrained, unconstrained};
+use ::tokio::time::{Instant, Sleep};
+use pin_project_lite::pin_project;
+
+use crate::{Runtime, Sleeper, Spawn};
+
+/// The [tokio](https://docs.rs/tokio) backend: tokio's timer and spawner.
+///
+/// Inside async code it uses the ambient tokio runtime, so its clock is
+/// tokio's (paused time included). [`block_on`](Runtime::block_on) builds a
+/// fresh current-thread runtime with every driver the enabled tokio features
+/// provide, time included, on each call.
+///
+/// # Cooperative scheduling
+///
+/// Tokio gives each task a budget of operations and makes timers return
+/// `Pending` once it is spent. A task that polls many sleeps at once, as
+/// [`wait_n`](crate::wait_n) does, would then re-poll them over and over, a
+/// cost quadratic in their number. [`TokioSleep`] is therefore polled outside
+/// the budget (with [`tokio::task::coop::unconstrained`]); the combinators
+/// still yield to the scheduler, through `FuturesUnordered`.
+///
+/// # Panics
+///
+/// Polling a [`TokioSleep`], or spawning, outside a tokio runtime panics with
+/// tokio's message; wrap the call in [`Tokio.block_on`](Runtime::block_on) or
+/// `#[tokio::main]`.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let delays = Tokio.block_on(stagger::wait_n(&Tokio, 3, Duration::from_millis(5)));
+/// assert_eq!(delays.len(), 3);
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Tokio;
+
+impl Sleeper for Tokio {
+    type Sleep = TokioSleep;
+
+    fn sleep(&self, dur: Duration) -> TokioSleep {
+        TokioSleep::new(Instant::now().checked_add(dur))
+    }
+
+    fn sleep_until(&self, deadline: std::time::Instant) -> TokioSleep {
+        TokioSleep::new(Some(Instant::from_std(deadline)))
+    }
+
+    fn now(&self) -> std::time::Instant {
+        Instant::now().into_std()
+    }
+}
+
+impl Spawn for Tokio {
+    fn spawn_detached<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        // Dropping tokio's handle detaches the task.
+        drop(::tokio::spawn(task));
+    }
+}
+
+impl Runtime for Tokio {
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        ::tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("stagger: failed to build a tokio current-thread runtime")
+            .block_on(future)
+    }
+}
+
+pin_project! {
+    /// Future returned by [`Tokio`]'s [`Sleeper`] methods.
+    ///
+    /// The deadline is fixed at creation, but tokio's timer is only armed at
+    /// the first poll, so a `TokioSleep` can be created outside a runtime and
+    /// awaited inside one. A deadline tokio cannot represent never fires.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct TokioSleep {
+        // `None`: past what `Instant` can hold, so it never fires.
+        deadline: Option<Instant>,
+        #[pin]
+        timer: Timer,
+    }
+}
+
+pin_project! {
+    #[project = TimerProj]
+    enum Timer {
+        Idle,
+        Armed { #[pin] sleep: Unconstrained<Sleep> },
+    }
+}
+
+impl TokioSleep {
+    fn new(deadline: Option<Instant>) -> Self {
+        TokioSleep {
+            deadline,
+            timer: Timer::Idle,
+        }
+    }
+}
+
+impl fmt::Debug for TokioSleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokioSleep")
+            .field("deadline", &self.deadline)
+            .field("armed", &matches!(self.timer, Timer::Armed { .. }))
+            .finish()
+    }
+}
+
+impl Future for TokioSleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let mut timer = this.timer;
+        loop {
+            match timer.as_mut().project() {
+                TimerProj::Armed { sleep } => return sleep.poll(cx),
+                TimerProj::Idle => match *this.deadline {
+                    None => return Poll::Pending,
+                    Some(deadline) => timer.set(Timer::Armed {
+                        sleep: unconstrained(::tokio::time::sleep_until(deadline)),
+                    }),
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Spawning tasks and blocking on futures.
+
+use core::future::Future;
+
+use crate::sleeper::Sleeper;
+use crate::task::{self, JoinHandle};
+
+/// Spawns futures as background tasks.
+///
+/// A backend implements only [`spawn_detached`](Spawn::spawn_detached);
+/// [`spawn`](Spawn::spawn) wraps the future so that every backend returns the
+/// same [`JoinHandle`] with the same behaviour: output on await, panics
+/// resumed in the awaiter, cancellation on drop.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let sum = Tokio.block_on(async {
+///     let a = Tokio.spawn(async { 1 });
+///     let b = Tokio.spawn(async { 2 });
+///     a.await + b.await
+/// });
+/// assert_eq!(sum, 3);
+/// ```
+pub trait Spawn {
+    /// Runs `task` in the background until it completes, without a handle.
+    ///
+    /// The runtime may drop `task` unfinished only when it shuts down.
+    fn spawn_detached<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static;
+
+    /// Spawns `future` as a task and returns its [`JoinHandle`].
+    ///
+    /// # Panics
+    ///
+    /// Panics if the backend cannot spawn here; for [`Tokio`](crate::rt::Tokio),
+    /// when called outside a tokio runtime.
+    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (task, handle) = task::pair(future);
+        self.spawn_detached(task);
+        handle
+    }
+}
+
+/// A complete backend: timers, spawning, and a way in from synchronous code.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// fn run<R: Runtime>(rt: &R) -> usize {
+///     rt.block_on(stagger::wait_n(rt, 3, Duration::from_millis(5))).len()
+/// }
+/// assert_eq!(run(&Tokio), 3);
+/// ```
+pub trait Runtime: Sleeper + Spawn {
+    /// Runs `future` to completion on the current thread and returns its
+    /// output. This is how synchronous code such as
+    /// [`measure_time`](crate::measure_time) enters the runtime.
+    fn block_on<F: Future>(&self, future: F) -> F::Output;
+}
+
+impl<S: Spawn + ?Sized> Spawn for &S {
+    fn spawn_detached<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        (**self).spawn_detached(task)
+    }
+}
+
+impl<R: Runtime + ?Sized> Runtime for &R {
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        (**self).block_on(future)
+    }
+}

@@ -1,0 +1,398 @@
+//! One task handle with one behaviour on every backend.
+//!
+//! Runtimes disagree on what their handles do: tokio's yields
+//! `Result<T, JoinError>` and detaches on drop, async-std's detaches on drop,
+//! smol's cancels on drop. Rather than normalise three handle types, stagger
+//! spawns every task wrapped in a [`Task`] that talks to its [`JoinHandle`]
+//! through one small shared slot, and hands the runtime only a detached
+//! `Future<Output = ()>`. Cancellation, panics and shutdown are then handled
+//! here, once, for every backend.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker, ready};
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use pin_project_lite::pin_project;
+
+/// Creates the task a runtime runs and the handle that observes it.
+pub(crate) fn pair<F: Future>(future: F) -> (Task<F>, JoinHandle<F::Output>) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            output: Output::Running,
+            handle: HandleState::Attached,
+            task_waker: None,
+            join_waker: None,
+        }),
+    });
+    let task = Task {
+        future: Some(future),
+        shared: Arc::clone(&shared),
+    };
+    (task, JoinHandle { shared })
+}
+
+// ===== shared slot =====
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+}
+
+struct State<T> {
+    output: Output<T>,
+    handle: HandleState,
+    /// Woken when the handle is dropped, so the task can cancel itself.
+    task_waker: Option<Waker>,
+    /// Woken when the output is ready.
+    join_waker: Option<Waker>,
+}
+
+enum Output<T> {
+    Running,
+    Done(Result<T, JoinError>),
+    Taken,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HandleState {
+    Attached,
+    Dropped,
+    Detached,
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // No code panics while holding the lock, but a poisoned slot is still
+        // consistent: every update is a single assignment.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Publishes the task's outcome and wakes the handle.
+    fn complete(&self, result: Result<T, JoinError>) {
+        let mut state = self.lock();
+        if state.handle == HandleState::Dropped {
+            drop(state);
+            // Nobody will read it; drop it outside the lock.
+            drop(result);
+            return;
+        }
+        state.output = Output::Done(result);
+        let waker = state.join_waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+// ===== the task the runtime runs =====
+
+pin_project! {
+    /// The future a backend's [`Spawn::spawn_detached`](crate::Spawn::spawn_detached)
+    /// receives: the user's future, plus cancellation and panic capture.
+    pub(crate) struct Task<F: Future> {
+        // `None` once the future completed, panicked or was cancelled: it is
+        // dropped at that moment, so its timers go with it.
+        #[pin]
+        future: Option<F>,
+        shared: Arc<Shared<F::Output>>,
+    }
+
+    impl<F: Future> PinnedDrop for Task<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if this.future.is_some() {
+                // The runtime dropped an unfinished task (it shut down).
+                this.future.set(None);
+                this.shared.complete(Err(JoinError(Repr::Cancelled)));
+            }
+        }
+    }
+}
+
+impl<F: Future> Future for Task<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            return Poll::Ready(());
+        };
+        {
+            let mut state = this.shared.lock();
+            match state.handle {
+                HandleState::Dropped => {
+                    drop(state);
+                    this.future.set(None);
+                    return Poll::Ready(());
+                }
+                HandleState::Attached => match &mut state.task_waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
+                },
+                HandleState::Detached => {}
+            }
+        }
+        let result = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(payload) => Err(JoinError(Repr::Panicked(payload))),
+        };
+        this.future.set(None);
+        this.shared.complete(result);
+        Poll::Ready(())
+    }
+}
+
+// ===== the handle =====
+
+/// An owned handle to a task spawned through [`Spawn`](crate::Spawn).
+///
+/// The same type, with the same behaviour, on every backend:
+///
+/// - Awaiting it yields the task's output. If the task panicked, the panic
+///   resumes in the awaiting task (use [`try_join`](JoinHandle::try_join) to
+///   get it as an error instead).
+/// - Dropping it cancels the task. Use [`detach`](JoinHandle::detach) to let
+///   the task run to completion unobserved.
+///
+/// # Cancellation
+///
+/// Dropping the handle wakes the task; the next time its runtime polls it,
+/// the task drops its future (and with it any pending timers) without polling
+/// it again. A task that already finished is unaffected.
+///
+/// # Panics
+///
+/// Awaiting the handle panics if the task panicked (the original payload is
+/// resumed) or if the runtime dropped the task before it finished, for
+/// example because the runtime shut down. Polling it again after it returned
+/// `Ready` panics too.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let answer = Tokio.block_on(async { Tokio.spawn(async { 6 * 7 }).await });
+/// assert_eq!(answer, 42);
+/// ```
+#[must_use = "dropping a JoinHandle cancels its task; call `detach()` to let it run"]
+pub struct JoinHandle<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> JoinHandle<T> {
+    /// Lets the task run to completion without a handle; its output is
+    /// discarded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    /// use stagger::prelude::*;
+    /// use stagger::rt::Tokio;
+    ///
+    /// let done = Arc::new(AtomicBool::new(false));
+    /// let flag = done.clone();
+    /// Tokio.block_on(async move {
+    ///     Tokio.spawn(async move { flag.store(true, Ordering::SeqCst) }).detach();
+    ///     Tokio.sleep(Duration::from_millis(10)).await;
+    /// });
+    /// assert!(done.load(Ordering::SeqCst));
+    /// ```
+    pub fn detach(self) {
+        self.shared.lock().handle = HandleState::Detached;
+    }
+
+    /// Returns a future that resolves to the task's output, or to a
+    /// [`JoinError`] if it panicked or was cancelled, instead of panicking.
+    ///
+    /// Dropping the returned future cancels the task, like dropping the
+    /// handle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stagger::prelude::*;
+    /// use stagger::rt::Tokio;
+    ///
+    /// let err = Tokio.block_on(async {
+    ///     Tokio.spawn(async { panic!("boom") }).try_join().await
+    /// })
+    /// .unwrap_err();
+    /// assert!(err.is_panic());
+    /// assert_eq!(err.into_panic().downcast_ref::<&str>(), Some(&"boom"));
+    /// ```
+    pub fn try_join(self) -> TryJoin<T> {
+        TryJoin { handle: self }
+    }
+
+    /// Returns `true` once the task has finished: completed, panicked or been
+    /// cancelled.
+    pub fn is_finished(&self) -> bool {
+        !matches!(self.shared.lock().output, Output::Running)
+    }
+
+    fn poll_try_join(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
+        let mut state = self.shared.lock();
+        match core::mem::replace(&mut state.output, Output::Taken) {
+            Output::Done(result) => Poll::Ready(result),
+            Output::Running => {
+                state.output = Output::Running;
+                match &mut state.join_waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            Output::Taken => panic!("stagger::JoinHandle polled after it completed"),
+        }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        if state.handle != HandleState::Attached {
+            return;
+        }
+        state.handle = HandleState::Dropped;
+        let waker = match state.output {
+            Output::Running => state.task_waker.take(),
+            _ => None,
+        };
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match ready!(self.poll_try_join(cx)) {
+            Ok(output) => Poll::Ready(output),
+            Err(JoinError(Repr::Panicked(payload))) => resume_unwind(payload),
+            Err(err) => panic!("{err}"),
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+pin_project! {
+    /// Future for the [`JoinHandle::try_join`] method.
+    #[must_use = "futures do nothing unless polled; dropping this one cancels the task"]
+    #[derive(Debug)]
+    pub struct TryJoin<T> {
+        handle: JoinHandle<T>,
+    }
+}
+
+impl<T> Future for TryJoin<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().handle.poll_try_join(cx)
+    }
+}
+
+// ===== errors =====
+
+/// Why a task produced no output: it panicked, or it was cancelled.
+///
+/// Returned by [`JoinHandle::try_join`].
+pub struct JoinError(Repr);
+
+enum Repr {
+    Panicked(Box<dyn Any + Send + 'static>),
+    Cancelled,
+}
+
+impl JoinError {
+    /// Returns `true` if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.0, Repr::Panicked(_))
+    }
+
+    /// Returns `true` if the task was dropped before it finished, for example
+    /// because its runtime shut down.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.0, Repr::Cancelled)
+    }
+
+    /// Returns the panic payload, or gives the error back if the task did not
+    /// panic.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.0 {
+            Repr::Panicked(payload) => Ok(payload),
+            repr => Err(JoinError(repr)),
+        }
+    }
+
+    /// Returns the panic payload, for example to pass to
+    /// [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    ///
+    /// Panics if the task did not panic; check [`is_panic`](Self::is_panic)
+    /// first or use [`try_into_panic`](Self::try_into_panic).
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self.try_into_panic() {
+            Ok(payload) => payload,
+            Err(err) => {
+                panic!("JoinError::into_panic called on an error that is not a panic: {err}")
+            }
+        }
+    }
+}
+
+/// The panic message, if the payload is a string.
+fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Panicked(payload) => match panic_message(payload.as_ref()) {
+                Some(msg) => write!(f, "task panicked: {msg}"),
+                None => f.write_str("task panicked"),
+            },
+            Repr::Cancelled => f.write_str(
+                "task was cancelled before it finished (its runtime dropped it, e.g. at shutdown)",
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Panicked(payload) => f
+                .debug_tuple("Panicked")
+                .field(&panic_message(payload.as_ref()).unwrap_or("..."))
+                .finish(),
+            Repr::Cancelled => f.write_str("Cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}

@@ -1,0 +1,284 @@
+//! The exercise's combinators: one random wait, and `n` of them at once.
+
+use core::future::Future;
+use core::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use rand::Rng;
+use rand::distr::{Distribution, Uniform};
+
+use crate::completed::{Waiter, as_completed_with};
+use crate::sleeper::Sleeper;
+use crate::spawn::Spawn;
+use crate::task::JoinHandle;
+
+/// The exercise's default `max_delay`: 10 seconds.
+pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(10);
+
+/// Uniform over `[0, max_delay]` at nanosecond resolution.
+pub(crate) fn full_jitter(max_delay: Duration) -> Uniform<Duration> {
+    // Cannot fail: the range `ZERO..=max_delay` is never empty.
+    Uniform::new_inclusive(Duration::ZERO, max_delay)
+        .expect("ZERO..=max_delay is a non-empty range")
+}
+
+/// Sleeps for a uniformly random delay in `[0, max_delay]` and returns it.
+///
+/// The delay is drawn, and the sleep's deadline fixed, when `wait_random` is
+/// called. A `max_delay` too long for the clock (such as [`Duration::MAX`])
+/// may draw a delay that never elapses; dropping the future cancels it.
+///
+/// # Cancellation
+///
+/// Dropping the future drops its timer.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let delay = Tokio.block_on(stagger::wait_random(&Tokio, Duration::from_millis(20)));
+/// assert!(delay <= Duration::from_millis(20));
+/// ```
+pub fn wait_random<S>(sleeper: &S, max_delay: Duration) -> impl Future<Output = Duration> + use<S>
+where
+    S: Sleeper + ?Sized,
+{
+    wait_random_with(sleeper, &mut rand::rng(), max_delay)
+}
+
+/// [`wait_random`] with the caller's random number generator.
+///
+/// # Examples
+///
+/// ```
+/// use rand::SeedableRng;
+/// use rand::rngs::StdRng;
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let max = Duration::from_millis(10);
+/// let a = Tokio.block_on(stagger::wait_random_with(&Tokio, &mut StdRng::seed_from_u64(7), max));
+/// let b = Tokio.block_on(stagger::wait_random_with(&Tokio, &mut StdRng::seed_from_u64(7), max));
+/// assert_eq!(a, b);
+/// ```
+pub fn wait_random_with<S, R>(
+    sleeper: &S,
+    rng: &mut R,
+    max_delay: Duration,
+) -> impl Future<Output = Duration> + use<S, R>
+where
+    S: Sleeper + ?Sized,
+    R: Rng + ?Sized,
+{
+    random_waiter(sleeper, rng, max_delay)
+}
+
+/// One waiter with a uniform delay in `[0, max_delay]`, starting now.
+fn random_waiter<S, R>(sleeper: &S, rng: &mut R, max_delay: Duration) -> Waiter<S::Sleep>
+where
+    S: Sleeper + ?Sized,
+    R: Rng + ?Sized,
+{
+    let delay = full_jitter(max_delay).sample(rng);
+    Waiter::new(sleeper, sleeper.now(), delay)
+}
+
+/// Runs [`wait_random`] `n` times concurrently and returns the `n` delays in
+/// ascending order.
+///
+/// The waiters share one start instant, read when `wait_n` is called, and
+/// run concurrently: the call takes about as long as the longest delay, not
+/// the sum. Each returned delay is a lower bound on the time from that start
+/// to its waiter's completion. The order is restored by sorting, not by
+/// trusting completion order, so it holds even when a timer fires several
+/// waiters in one tick. `n = 0` returns an empty `Vec` at once.
+///
+/// # Cancellation
+///
+/// Dropping the future drops every pending timer.
+///
+/// # Panics
+///
+/// Panics like [`Vec::with_capacity`] if `n` delays cannot be allocated.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let delays = Tokio.block_on(stagger::wait_n(&Tokio, 5, Duration::from_millis(5)));
+/// assert_eq!(delays.len(), 5);
+/// assert!(delays.is_sorted());
+/// ```
+pub fn wait_n<S>(
+    sleeper: &S,
+    n: usize,
+    max_delay: Duration,
+) -> impl Future<Output = Vec<Duration>> + use<S>
+where
+    S: Sleeper + ?Sized,
+{
+    wait_n_with(sleeper, &mut rand::rng(), n, max_delay)
+}
+
+/// [`wait_n`] with the caller's random number generator.
+///
+/// The delays are drawn from `rng` before this function returns, so the same
+/// seed gives the same `Vec` on every backend.
+///
+/// # Examples
+///
+/// ```
+/// use rand::SeedableRng;
+/// use rand::rngs::StdRng;
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let max = Duration::from_millis(10);
+/// let run = || Tokio.block_on(stagger::wait_n_with(&Tokio, &mut StdRng::seed_from_u64(7), 4, max));
+/// assert_eq!(run(), run());
+/// ```
+pub fn wait_n_with<S, R>(
+    sleeper: &S,
+    rng: &mut R,
+    n: usize,
+    max_delay: Duration,
+) -> impl Future<Output = Vec<Duration>> + use<S, R>
+where
+    S: Sleeper + ?Sized,
+    R: Rng + ?Sized,
+{
+    let mut completions = as_completed_with(sleeper, rng, n, max_delay);
+    async move {
+        let mut delays = Vec::with_capacity(n);
+        while let Some(delay) = completions.next().await {
+            delays.push(delay);
+        }
+        // Completion order is nearly sorted, not sorted.
+        delays.sort_unstable();
+        delays
+    }
+}
+
+/// Spawns [`wait_random`] as a task and returns its handle; awaiting the
+/// handle gives the delay.
+///
+/// Like Python's `asyncio.create_task`, the task starts at once, whether or
+/// not the handle is awaited.
+///
+/// # Cancellation
+///
+/// Dropping the handle cancels the task; see [`JoinHandle`].
+///
+/// # Panics
+///
+/// Panics where [`Spawn::spawn`] does: for [`Tokio`](crate::rt::Tokio),
+/// outside a tokio runtime.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let delay = Tokio.block_on(async {
+///     let task = stagger::task_wait_random(&Tokio, Duration::from_millis(10));
+///     task.await
+/// });
+/// assert!(delay <= Duration::from_millis(10));
+/// ```
+pub fn task_wait_random<R>(rt: &R, max_delay: Duration) -> JoinHandle<Duration>
+where
+    R: Spawn + Sleeper + ?Sized,
+    R::Sleep: Send + 'static,
+{
+    rt.spawn(random_waiter(rt, &mut rand::rng(), max_delay))
+}
+
+/// [`wait_n`] over spawned tasks: spawns `n` [`task_wait_random`]-style tasks
+/// when first polled and returns their delays in ascending order.
+///
+/// Delays are drawn, and the shared start read, when `task_wait_n` is called;
+/// the tasks are spawned at the first poll, so the future can be created
+/// outside the runtime.
+///
+/// # Cancellation
+///
+/// Dropping the future cancels every unfinished task. If a task panics, the
+/// others are cancelled and the panic resumes in the caller.
+///
+/// # Panics
+///
+/// Panics where [`Spawn::spawn`] does, and like [`Vec::with_capacity`] if `n`
+/// delays cannot be allocated.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let delays = Tokio.block_on(stagger::task_wait_n(&Tokio, 5, Duration::from_millis(5)));
+/// assert_eq!(delays.len(), 5);
+/// assert!(delays.is_sorted());
+/// ```
+pub fn task_wait_n<R>(
+    rt: &R,
+    n: usize,
+    max_delay: Duration,
+) -> impl Future<Output = Vec<Duration>> + use<'_, R>
+where
+    R: Spawn + Sleeper + ?Sized,
+    R::Sleep: Send + 'static,
+{
+    task_wait_n_with(rt, &mut rand::rng(), n, max_delay)
+}
+
+/// [`task_wait_n`] with the caller's random number generator; the same seed
+/// gives the same `Vec` as [`wait_n_with`].
+///
+/// # Examples
+///
+/// ```
+/// use rand::SeedableRng;
+/// use rand::rngs::StdRng;
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let max = Duration::from_millis(10);
+/// let spawned = Tokio.block_on(stagger::task_wait_n_with(&Tokio, &mut StdRng::seed_from_u64(3), 4, max));
+/// let inline = Tokio.block_on(stagger::wait_n_with(&Tokio, &mut StdRng::seed_from_u64(3), 4, max));
+/// assert_eq!(spawned, inline);
+/// ```
+pub fn task_wait_n_with<'a, R, G>(
+    rt: &'a R,
+    rng: &mut G,
+    n: usize,
+    max_delay: Duration,
+) -> impl Future<Output = Vec<Duration>> + use<'a, R, G>
+where
+    R: Spawn + Sleeper + ?Sized,
+    R::Sleep: Send + 'static,
+    G: Rng + ?Sized,
+{
+    let start = rt.now();
+    let distribution = full_jitter(max_delay);
+    let mut delays: Vec<Duration> = (0..n).map(|_| distribution.sample(rng)).collect();
+    async move {
+        let mut tasks: FuturesUnordered<_> = delays
+            .iter()
+            .map(|&delay| rt.spawn(Waiter::new(rt, start, delay)))
+            .collect();
+        // Reuse the buffer for the results.
+        delays.clear();
+        while let Some(delay) = tasks.next().await {
+            delays.push(delay);
+        }
+        delays.sort_unstable();
+        delays
+    }
+}

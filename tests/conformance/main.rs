@@ -1,0 +1,54 @@
+//! The conformance suite: every behaviour in `suite.rs`, on every backend
+//! enabled by the current features.
+
+mod suite;
+
+/// Instantiates every test of `suite` for one backend, as a module named
+/// after it: `cargo test tokio::` runs one backend, `cargo test
+/// wait_n_ascending` one behaviour everywhere.
+macro_rules! conformance {
+    ($($(#[$attr:meta])* $name:ident => $rt:expr;)*) => {$(
+        $(#[$attr])*
+        mod $name {
+            conformance!(@tests $rt;
+                wait_random_within_bounds,
+                wait_random_with_zero_max,
+                wait_random_huge_max_is_cancellable,
+                wait_n_runs_concurrently,
+                wait_n_ascending_under_ties,
+                wait_n_zero_is_empty,
+                wait_n_zero_max_is_zeros,
+                wait_n_huge_max_is_cancellable,
+                task_wait_random_within_bounds,
+                task_wait_n_runs_concurrently,
+                task_wait_n_ascending_under_ties,
+                task_wait_n_zero_is_empty,
+                task_wait_n_huge_max_is_cancellable,
+                measure_time_is_consistent,
+                measure_time_zero,
+                seed_fixes_delays,
+                as_completed_yields_every_delay,
+                spawn_returns_output,
+                dropped_handle_cancels_task,
+                detached_task_completes,
+                try_join_reports_panic,
+                await_resumes_panic,
+            );
+        }
+    )*};
+    (@tests $rt:expr; $($test:ident,)*) => {$(
+        #[test]
+        fn $test() {
+            super::suite::$test(&$rt);
+        }
+    )*};
+}
+
+conformance! {
+    #[cfg(feature = "tokio")]
+    tokio => stagger::rt::Tokio;
+    #[cfg(feature = "async-std")]
+    async_std => stagger::rt::AsyncStd;
+    #[cfg(feature = "smol")]
+    smol => stagger::rt::Smol;
+}

@@ -1,0 +1,329 @@
+//! Backend-independent tests, each a generic function over a [`Backend`].
+//!
+//! Real time is involved: delays are tens of milliseconds, lower bounds are
+//! exact (a waiter never finishes before its delay) and upper bounds are
+//! generous, for a shared, noisy 2-core machine.
+
+#![allow(dead_code)] // Each function is used once per enabled backend.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use std::pin::pin;
+
+use futures::future::{Either, select};
+use futures::{Stream, StreamExt};
+use rand::SeedableRng;
+use rand::distr::{Distribution, Uniform};
+use rand::rngs::StdRng;
+use stagger::Runtime;
+
+/// What the suite needs of a backend: a runtime whose sleeps can be spawned.
+pub trait Backend: Runtime<Sleep: Send + 'static> + Sync + 'static {}
+impl<R: Runtime<Sleep: Send + 'static> + Sync + 'static> Backend for R {}
+
+const MAX: Duration = Duration::from_millis(40);
+/// Far above any delay used here; only a hang or a serial run exceeds it.
+const SLACK: Duration = Duration::from_millis(600);
+const FAR: [Duration; 2] = [Duration::MAX, Duration::from_secs(10 * 365 * 24 * 3600)];
+
+fn assert_valid(delays: &[Duration], n: usize, max: Duration) {
+    assert_eq!(delays.len(), n);
+    assert!(delays.is_sorted(), "not ascending: {delays:?}");
+    assert!(
+        delays.iter().all(|&d| d <= max),
+        "out of bounds: {delays:?}"
+    );
+}
+
+/// Runs the future `make` creates on `rt` and returns its output with the
+/// real time elapsed since just before its creation (the combinators read
+/// their start when called).
+fn timed<R: Backend, F: Future>(rt: &R, make: impl FnOnce() -> F) -> (F::Output, Duration) {
+    let start = Instant::now();
+    let output = rt.block_on(make());
+    (output, start.elapsed())
+}
+
+/// Races `future` against a 20 ms sleep; the sleep must win.
+fn assert_still_pending<R: Backend, F: Future>(rt: &R, future: F) {
+    rt.block_on(async {
+        let future = pin!(future);
+        let timeout = pin!(rt.sleep(Duration::from_millis(20)));
+        match select(future, timeout).await {
+            Either::Left(_) => panic!("finished although its delay is practically unbounded"),
+            Either::Right(((), _)) => {}
+        }
+    });
+}
+
+/// The delays a seed must produce: `n` uniform draws over `[0, max]`, sorted.
+fn expected(seed: u64, n: usize, max: Duration) -> Vec<Duration> {
+    let uniform = Uniform::new_inclusive(Duration::ZERO, max).unwrap();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut delays: Vec<_> = (0..n).map(|_| uniform.sample(&mut rng)).collect();
+    delays.sort();
+    delays
+}
+
+// ===== wait_random =====
+
+pub fn wait_random_within_bounds<R: Backend>(rt: &R) {
+    for _ in 0..5 {
+        let (delay, elapsed) = timed(rt, || stagger::wait_random(rt, MAX));
+        assert!(delay <= MAX);
+        assert!(elapsed >= delay, "woke after {elapsed:?}, before {delay:?}");
+        assert!(
+            elapsed < delay + SLACK,
+            "woke after {elapsed:?} for {delay:?}"
+        );
+    }
+}
+
+pub fn wait_random_with_zero_max<R: Backend>(rt: &R) {
+    let (delay, elapsed) = timed(rt, || stagger::wait_random(rt, Duration::ZERO));
+    assert_eq!(delay, Duration::ZERO);
+    assert!(elapsed < SLACK);
+}
+
+pub fn wait_random_huge_max_is_cancellable<R: Backend>(rt: &R) {
+    for max in FAR {
+        assert_still_pending(rt, stagger::wait_random(rt, max));
+    }
+}
+
+// ===== wait_n =====
+
+pub fn wait_n_runs_concurrently<R: Backend>(rt: &R) {
+    let n = 50;
+    let (delays, elapsed) = timed(rt, || stagger::wait_n(rt, n, MAX));
+    assert_valid(&delays, n, MAX);
+    let longest = *delays.last().unwrap();
+    assert!(
+        elapsed >= longest,
+        "ended after {elapsed:?}, before {longest:?}"
+    );
+    // Serially, 50 waiters of up to 40 ms would take about a second.
+    assert!(
+        elapsed < longest + SLACK,
+        "took {elapsed:?}: not concurrent"
+    );
+}
+
+pub fn wait_n_ascending_under_ties<R: Backend>(rt: &R) {
+    // Many waiters in a few milliseconds: timers share ticks and complete
+    // out of order; the result must be ascending anyway.
+    for _ in 0..3 {
+        let delays = rt.block_on(stagger::wait_n(rt, 2000, Duration::from_millis(3)));
+        assert_valid(&delays, 2000, Duration::from_millis(3));
+    }
+}
+
+pub fn wait_n_zero_is_empty<R: Backend>(rt: &R) {
+    let (delays, elapsed) = timed(rt, || stagger::wait_n(rt, 0, stagger::DEFAULT_MAX_DELAY));
+    assert!(delays.is_empty());
+    assert!(elapsed < SLACK);
+}
+
+pub fn wait_n_zero_max_is_zeros<R: Backend>(rt: &R) {
+    let delays = rt.block_on(stagger::wait_n(rt, 100, Duration::ZERO));
+    assert_eq!(delays, vec![Duration::ZERO; 100]);
+}
+
+pub fn wait_n_huge_max_is_cancellable<R: Backend>(rt: &R) {
+    for max in FAR {
+        assert_still_pending(rt, stagger::wait_n(rt, 3, max));
+    }
+}
+
+// ===== task_wait_random, task_wait_n =====
+
+pub fn task_wait_random_within_bounds<R: Backend>(rt: &R) {
+    let (delay, elapsed) = timed(rt, || async { stagger::task_wait_random(rt, MAX).await });
+    assert!(delay <= MAX);
+    assert!(elapsed >= delay);
+    assert!(elapsed < delay + SLACK);
+}
+
+pub fn task_wait_n_runs_concurrently<R: Backend>(rt: &R) {
+    let n = 50;
+    let (delays, elapsed) = timed(rt, || stagger::task_wait_n(rt, n, MAX));
+    assert_valid(&delays, n, MAX);
+    let longest = *delays.last().unwrap();
+    assert!(elapsed >= longest);
+    assert!(
+        elapsed < longest + SLACK,
+        "took {elapsed:?}: not concurrent"
+    );
+}
+
+pub fn task_wait_n_ascending_under_ties<R: Backend>(rt: &R) {
+    for _ in 0..3 {
+        let delays = rt.block_on(stagger::task_wait_n(rt, 2000, Duration::from_millis(3)));
+        assert_valid(&delays, 2000, Duration::from_millis(3));
+    }
+}
+
+pub fn task_wait_n_zero_is_empty<R: Backend>(rt: &R) {
+    let delays = rt.block_on(stagger::task_wait_n(rt, 0, stagger::DEFAULT_MAX_DELAY));
+    assert!(delays.is_empty());
+}
+
+pub fn task_wait_n_huge_max_is_cancellable<R: Backend>(rt: &R) {
+    for max in FAR {
+        assert_still_pending(rt, stagger::task_wait_n(rt, 3, max));
+    }
+}
+
+// ===== measure_time =====
+
+pub fn measure_time_is_consistent<R: Backend>(rt: &R) {
+    let n = 20;
+    let m = stagger::measure_time(rt, n, MAX);
+    assert_eq!(m.n, n);
+    assert!(m.longest <= MAX);
+    assert!(m.total >= m.longest, "{m:?}");
+    assert!(m.total < m.longest + SLACK, "{m:?}");
+    assert_eq!(m.per_task, m.total / n as u32);
+    assert_eq!(m.lateness, m.total - m.longest);
+}
+
+pub fn measure_time_zero<R: Backend>(rt: &R) {
+    let m = stagger::measure_time(rt, 0, MAX);
+    assert_eq!(
+        (m.n, m.per_task, m.longest),
+        (0, Duration::ZERO, Duration::ZERO)
+    );
+    assert!(m.total < SLACK);
+}
+
+// ===== determinism =====
+
+pub fn seed_fixes_delays<R: Backend>(rt: &R) {
+    let (seed, n, max) = (42, 16, Duration::from_millis(20));
+    let want = expected(seed, n, max);
+    let rng = || StdRng::seed_from_u64(seed);
+
+    let inline = rt.block_on(stagger::wait_n_with(rt, &mut rng(), n, max));
+    assert_eq!(inline, want);
+    let spawned = rt.block_on(stagger::task_wait_n_with(rt, &mut rng(), n, max));
+    assert_eq!(spawned, want);
+    let m = stagger::measure_time_with(rt, &mut rng(), n, max);
+    assert_eq!(m.longest, *want.last().unwrap());
+
+    // n calls to wait_random_with draw the same sequence as one wait_n_with.
+    let mut one_rng = rng();
+    let mut singles: Vec<_> = (0..n)
+        .map(|_| rt.block_on(stagger::wait_random_with(rt, &mut one_rng, max)))
+        .collect();
+    singles.sort();
+    assert_eq!(singles, want);
+}
+
+// ===== as_completed =====
+
+pub fn as_completed_yields_every_delay<R: Backend>(rt: &R) {
+    let (seed, n) = (9, 30);
+    // The waiters' shared start is read when the stream is created.
+    let start = Instant::now();
+    let mut stream = stagger::as_completed_with(rt, &mut StdRng::seed_from_u64(seed), n, MAX);
+    assert_eq!(stream.size_hint(), (n, Some(n)));
+    let mut seen = rt.block_on(async {
+        let mut seen = Vec::new();
+        while let Some(delay) = stream.next().await {
+            assert!(start.elapsed() >= delay, "yielded {delay:?} early");
+            seen.push(delay);
+        }
+        seen
+    });
+    seen.sort();
+    assert_eq!(seen, expected(seed, n, MAX));
+}
+
+// ===== spawned tasks =====
+
+pub fn spawn_returns_output<R: Backend>(rt: &R) {
+    let out = rt.block_on(async {
+        let a = rt.spawn(async { 40 });
+        let b = rt.spawn(async { 2 });
+        a.await + b.await
+    });
+    assert_eq!(out, 42);
+}
+
+/// Counts how many times it was dropped, to show a task's future is gone.
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counting_task<R: Backend>(
+    rt: &R,
+    finished: &Arc<AtomicUsize>,
+    dropped: &Arc<AtomicUsize>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let sleep = rt.sleep(Duration::from_millis(30));
+    let finished = Arc::clone(finished);
+    let guard = DropCounter(Arc::clone(dropped));
+    async move {
+        let _guard = guard;
+        sleep.await;
+        finished.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+pub fn dropped_handle_cancels_task<R: Backend>(rt: &R) {
+    let finished = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    rt.block_on(async {
+        let handle = rt.spawn(counting_task(rt, &finished, &dropped));
+        // Let it start sleeping, then drop it.
+        rt.sleep(Duration::from_millis(5)).await;
+        drop(handle);
+        rt.sleep(Duration::from_millis(100)).await;
+    });
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        0,
+        "the dropped task ran on"
+    );
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the task's future was not dropped"
+    );
+}
+
+pub fn detached_task_completes<R: Backend>(rt: &R) {
+    let finished = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    rt.block_on(async {
+        rt.spawn(counting_task(rt, &finished, &dropped)).detach();
+        rt.sleep(Duration::from_millis(100)).await;
+    });
+    assert_eq!(finished.load(Ordering::SeqCst), 1);
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+}
+
+pub fn try_join_reports_panic<R: Backend>(rt: &R) {
+    let err = rt
+        .block_on(async { rt.spawn(async { panic!("boom") }).try_join().await })
+        .unwrap_err();
+    assert!(err.is_panic());
+    assert!(!err.is_cancelled());
+    assert_eq!(err.to_string(), "task panicked: boom");
+    assert_eq!(err.into_panic().downcast_ref::<&str>(), Some(&"boom"));
+}
+
+pub fn await_resumes_panic<R: Backend>(rt: &R) {
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        rt.block_on(async { rt.spawn(async { panic!("boom") }).await })
+    }))
+    .unwrap_err();
+    assert_eq!(caught.downcast_ref::<&str>(), Some(&"boom"));
+}
