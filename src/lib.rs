@@ -105,7 +105,8 @@ pub use crate::wait::{
     wait_random, wait_random_with,
 };
 
-/// The traits needed to call backend methods, and [`Duration`].
+/// The traits needed to call backend methods, and
+/// [`Duration`](core::time::Duration).
 ///
 /// ```
 /// use stagger::prelude::*;

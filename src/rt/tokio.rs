@@ -6,6 +6,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use core::time::Duration;
 
+use ::tokio::runtime::Handle;
 use ::tokio::task::coop::{Unconstrained, unconstrained};
 use ::tokio::time::{Instant, Sleep};
 use pin_project_lite::pin_project;
@@ -30,9 +31,11 @@ use crate::{Runtime, Sleeper, Spawn};
 ///
 /// # Panics
 ///
-/// Polling a [`TokioSleep`], or spawning, outside a tokio runtime panics with
-/// tokio's message; wrap the call in [`Tokio.block_on`](Runtime::block_on) or
-/// `#[tokio::main]`.
+/// Spawning outside a tokio runtime panics with a message naming the fix, and
+/// so does polling a [`TokioSleep`] (with tokio's message): call them inside
+/// [`Tokio.block_on`](Runtime::block_on), `#[tokio::main]` or a tokio task.
+/// Creating a `TokioSleep`, and so calling [`wait_n`](crate::wait_n) or
+/// [`task_wait_n`](crate::task_wait_n), is fine anywhere.
 ///
 /// # Examples
 ///
@@ -46,6 +49,9 @@ use crate::{Runtime, Sleeper, Spawn};
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Tokio;
+
+const NO_RUNTIME: &str = "stagger::rt::Tokio cannot spawn outside a tokio runtime: \
+    spawn from inside `Tokio.block_on(...)`, `#[tokio::main]` or a tokio task";
 
 impl Sleeper for Tokio {
     type Sleep = TokioSleep;
@@ -68,8 +74,11 @@ impl Spawn for Tokio {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        // Dropping tokio's handle detaches the task.
-        drop(::tokio::spawn(task));
+        match Handle::try_current() {
+            // Dropping tokio's handle detaches the task.
+            Ok(runtime) => drop(runtime.spawn(task)),
+            Err(_) => panic!("{NO_RUNTIME}"),
+        }
     }
 }
 

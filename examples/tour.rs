@@ -1,0 +1,129 @@
+//! A tour of stagger: the exercise's five functions on one backend.
+//!
+//! ```text
+//! cargo run --release --example tour -- [--runtime tokio|async-std|smol] [--n N] [--max-delay SECONDS]
+//! ```
+//!
+//! Other backends need their feature: `--features smol` or `--all-features`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use stagger::Runtime;
+
+const USAGE: &str = "usage: tour [--runtime tokio|async-std|smol] [--n N] [--max-delay SECONDS]";
+
+struct Args {
+    runtime: String,
+    n: usize,
+    max_delay: Duration,
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut parsed = Args {
+        runtime: "tokio".to_owned(),
+        n: 10,
+        max_delay: Duration::from_millis(50),
+    };
+    while let Some(flag) = args.next() {
+        if flag == "--help" || flag == "-h" {
+            return Err(String::new());
+        }
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--runtime" => parsed.runtime = value,
+            "--n" => {
+                parsed.n = value.parse().map_err(|e| format!("--n {value:?}: {e}"))?;
+            }
+            "--max-delay" => {
+                let secs: f64 = value
+                    .parse()
+                    .map_err(|e| format!("--max-delay {value:?}: {e}"))?;
+                parsed.max_delay =
+                    stagger::try_from_secs_f64(secs).map_err(|e| format!("--max-delay: {e}"))?;
+            }
+            _ => return Err(format!("unknown argument {flag:?}")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn main() -> ExitCode {
+    let result = parse(std::env::args().skip(1)).and_then(|args| run(&args));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("tour: {message}");
+            }
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    match args.runtime.as_str() {
+        #[cfg(feature = "tokio")]
+        "tokio" => tour("tokio", &stagger::rt::Tokio, args.n, args.max_delay),
+        #[cfg(feature = "async-std")]
+        "async-std" => tour("async-std", &stagger::rt::AsyncStd, args.n, args.max_delay),
+        #[cfg(feature = "smol")]
+        "smol" => tour("smol", &stagger::rt::Smol, args.n, args.max_delay),
+        // Reached only for backends whose feature is off.
+        #[allow(unreachable_patterns)]
+        name @ ("tokio" | "async-std" | "smol") => Err(format!(
+            "the {name} backend is not enabled; run with `--features {name}`"
+        )),
+        other => Err(format!("unknown runtime {other:?}")),
+    }
+}
+
+/// Runs the five functions on `rt` and prints what they return.
+#[allow(dead_code)] // Unused when no backend feature is enabled.
+fn tour<R>(name: &str, rt: &R, n: usize, max: Duration) -> Result<(), String>
+where
+    R: Runtime<Sleep: Send + 'static>,
+{
+    println!("stagger tour on {name}: n = {n}, max_delay = {max:?}\n");
+
+    let delay = rt.block_on(stagger::wait_random(rt, max));
+    println!("wait_random       slept {delay:?}");
+
+    let delays = rt.block_on(stagger::wait_n(rt, n, max));
+    println!(
+        "wait_n            {} delays, ascending: {}",
+        delays.len(),
+        show(&delays)
+    );
+
+    // Spawning needs the runtime, so the task is created inside `block_on`.
+    let outcome = rt.block_on(async { stagger::task_wait_random(rt, max).try_join().await });
+    match outcome {
+        Ok(delay) => println!("task_wait_random  task finished after {delay:?}"),
+        Err(err) => println!("task_wait_random  task failed: {err}"),
+    }
+
+    let delays = rt.block_on(stagger::task_wait_n(rt, n, max));
+    println!(
+        "task_wait_n       {} delays, ascending: {}",
+        delays.len(),
+        show(&delays)
+    );
+
+    let m = stagger::measure_time(rt, n, max);
+    println!(
+        "measure_time      total {:?} for {} waiters = {:?} per task \
+         (longest delay {:?}, finished {:?} after it)",
+        m.total, m.n, m.per_task, m.longest, m.lateness
+    );
+    Ok(())
+}
+
+/// All delays when there are few, else the ends.
+fn show(delays: &[Duration]) -> String {
+    match delays {
+        [first, .., last] if delays.len() > 10 => format!("[{first:.1?}, …, {last:.1?}]"),
+        _ => format!("{delays:.1?}"),
+    }
+}
