@@ -1,6 +1,7 @@
 //! The conformance suite: every behaviour in `suite.rs`, on every backend
 //! enabled by the current features.
 
+mod counting;
 mod suite;
 
 /// Instantiates every test of `suite` for one backend, as a module named
@@ -19,11 +20,16 @@ macro_rules! conformance {
                 wait_n_zero_is_empty,
                 wait_n_zero_max_is_zeros,
                 wait_n_huge_max_is_cancellable,
+                wait_n_shares_one_start,
+                dropped_wait_n_drops_timers,
+                dropped_as_completed_drops_timers,
                 task_wait_random_within_bounds,
                 task_wait_n_runs_concurrently,
                 task_wait_n_ascending_under_ties,
                 task_wait_n_zero_is_empty,
                 task_wait_n_huge_max_is_cancellable,
+                task_wait_n_shares_one_start,
+                dropped_task_wait_n_cancels_tasks,
                 measure_time_is_consistent,
                 measure_time_zero,
                 seed_fixes_delays,
@@ -47,8 +53,60 @@ macro_rules! conformance {
 conformance! {
     #[cfg(feature = "tokio")]
     tokio => stagger::rt::Tokio;
+    #[cfg(feature = "tokio")]
+    tokio_multi_thread => super::multi_thread::TokioMultiThread;
     #[cfg(feature = "async-std")]
     async_std => stagger::rt::AsyncStd;
     #[cfg(feature = "smol")]
     smol => stagger::rt::Smol;
+}
+
+/// `Tokio` on tokio's multi-thread scheduler with 2 workers: the same timers
+/// and spawner, entered through a multi-thread runtime.
+#[cfg(feature = "tokio")]
+mod multi_thread {
+    use std::future::Future;
+    use std::time::{Duration, Instant};
+
+    use stagger::rt::{Tokio, TokioSleep};
+    use stagger::{Runtime, Sleeper, Spawn};
+
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct TokioMultiThread;
+
+    impl Sleeper for TokioMultiThread {
+        type Sleep = TokioSleep;
+
+        fn sleep(&self, dur: Duration) -> TokioSleep {
+            Tokio.sleep(dur)
+        }
+
+        fn sleep_until(&self, deadline: Instant) -> TokioSleep {
+            Tokio.sleep_until(deadline)
+        }
+
+        fn now(&self) -> Instant {
+            Tokio.now()
+        }
+    }
+
+    impl Spawn for TokioMultiThread {
+        fn spawn_detached<F>(&self, task: F)
+        where
+            F: Future<Output = ()> + Send + 'static,
+        {
+            Tokio.spawn_detached(task);
+        }
+    }
+
+    impl Runtime for TokioMultiThread {
+        fn block_on<F: Future>(&self, future: F) -> F::Output {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(future)
+        }
+    }
 }

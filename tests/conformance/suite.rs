@@ -20,9 +20,11 @@ use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
 use stagger::Runtime;
 
+use crate::counting::Counting;
+
 /// What the suite needs of a backend: a runtime whose sleeps can be spawned.
-pub trait Backend: Runtime<Sleep: Send + 'static> + Sync + 'static {}
-impl<R: Runtime<Sleep: Send + 'static> + Sync + 'static> Backend for R {}
+pub trait Backend: Runtime<Sleep: Send + 'static> + Clone + Send + Sync + 'static {}
+impl<R: Runtime<Sleep: Send + 'static> + Clone + Send + Sync + 'static> Backend for R {}
 
 const MAX: Duration = Duration::from_millis(40);
 /// Far above any delay used here; only a hang or a serial run exceeds it.
@@ -48,15 +50,17 @@ fn timed<R: Backend, F: Future>(rt: &R, make: impl FnOnce() -> F) -> (F::Output,
 }
 
 /// Races `future` against a 20 ms sleep; the sleep must win.
+async fn run_briefly<R: Backend, F: Future>(rt: &R, future: F) {
+    let future = pin!(future);
+    let timeout = pin!(rt.sleep(Duration::from_millis(20)));
+    match select(future, timeout).await {
+        Either::Left(_) => panic!("finished although its delay is practically unbounded"),
+        Either::Right(((), _)) => {}
+    }
+}
+
 fn assert_still_pending<R: Backend, F: Future>(rt: &R, future: F) {
-    rt.block_on(async {
-        let future = pin!(future);
-        let timeout = pin!(rt.sleep(Duration::from_millis(20)));
-        match select(future, timeout).await {
-            Either::Left(_) => panic!("finished although its delay is practically unbounded"),
-            Either::Right(((), _)) => {}
-        }
-    });
+    rt.block_on(run_briefly(rt, future));
 }
 
 /// The delays a seed must produce: `n` uniform draws over `[0, max]`, sorted.
@@ -138,7 +142,97 @@ pub fn wait_n_huge_max_is_cancellable<R: Backend>(rt: &R) {
     }
 }
 
+pub fn wait_n_shares_one_start<R: Backend>(rt: &R) {
+    let (seed, n, max) = (5, 64, Duration::from_millis(20));
+    let rec = Counting::new(rt.clone());
+    let delays = rt.block_on(stagger::wait_n_with(
+        &rec,
+        &mut StdRng::seed_from_u64(seed),
+        n,
+        max,
+    ));
+    assert_eq!(delays, expected(seed, n, max));
+    assert_one_start(&rec, &delays);
+}
+
+/// Every deadline asked for is `start + delay` for one start read once.
+fn assert_one_start<R: Backend>(rec: &Counting<R>, delays: &[Duration]) {
+    rec.log(|log| {
+        assert_eq!(log.now_reads, 1, "the clock was read more than once");
+        let start = log.deadlines.iter().min().copied().unwrap() - delays[0];
+        let mut offsets: Vec<_> = log.deadlines.iter().map(|&at| at - start).collect();
+        offsets.sort();
+        assert_eq!(offsets, delays);
+        assert_eq!(log.live, 0, "timers outlived the call");
+    });
+}
+
+/// Starts `future`, lets it run for 20 ms, drops it, and checks that every
+/// timer it created is gone once the runtime has had time to cancel.
+fn assert_drop_releases_timers<R: Backend, F: Future>(rt: &R, rec: &Counting<R>, future: F) {
+    rt.block_on(async {
+        {
+            let mut future = pin!(future);
+            run_briefly(rt, future.as_mut()).await;
+            assert!(rec.log(|log| log.live) > 0, "nothing was started");
+        }
+        // Spawned tasks are cancelled at their next poll: give them one.
+        rt.sleep(Duration::from_millis(50)).await;
+    });
+    assert_eq!(
+        rec.log(|log| log.live),
+        0,
+        "timers outlived the dropped future"
+    );
+}
+
+pub fn dropped_wait_n_drops_timers<R: Backend>(rt: &R) {
+    let rec = Counting::new(rt.clone());
+    assert_drop_releases_timers(
+        rt,
+        &rec,
+        stagger::wait_n(&rec, 100, Duration::from_secs(10)),
+    );
+}
+
+pub fn dropped_as_completed_drops_timers<R: Backend>(rt: &R) {
+    let rec = Counting::new(rt.clone());
+    rt.block_on(async {
+        let mut stream = stagger::as_completed(&rec, 100, Duration::from_secs(3600));
+        run_briefly(rt, stream.next()).await;
+        assert_eq!(rec.log(|log| log.live), 100);
+        drop(stream);
+        assert_eq!(
+            rec.log(|log| log.live),
+            0,
+            "timers outlived the dropped stream"
+        );
+    });
+}
+
 // ===== task_wait_random, task_wait_n =====
+
+pub fn task_wait_n_shares_one_start<R: Backend>(rt: &R) {
+    let (seed, n, max) = (5, 64, Duration::from_millis(20));
+    let rec = Counting::new(rt.clone());
+    let delays = rt.block_on(stagger::task_wait_n_with(
+        &rec,
+        &mut StdRng::seed_from_u64(seed),
+        n,
+        max,
+    ));
+    assert_eq!(delays, expected(seed, n, max));
+    assert_one_start(&rec, &delays);
+}
+
+pub fn dropped_task_wait_n_cancels_tasks<R: Backend>(rt: &R) {
+    let rec = Counting::new(rt.clone());
+    assert_drop_releases_timers(
+        rt,
+        &rec,
+        stagger::task_wait_n(&rec, 100, Duration::from_secs(10)),
+    );
+}
 
 pub fn task_wait_random_within_bounds<R: Backend>(rt: &R) {
     let (delay, elapsed) = timed(rt, || async { stagger::task_wait_random(rt, MAX).await });
