@@ -57,6 +57,23 @@ where
 ///
 /// The `n` delays are drawn from `rng` in order before this function returns,
 /// so a seeded generator fixes them.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use rand::SeedableRng;
+/// use rand::rngs::StdRng;
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let max = Duration::from_millis(10);
+/// let mut rng = StdRng::seed_from_u64(1);
+/// let mut delays: Vec<_> = Tokio.block_on(stagger::as_completed_with(&Tokio, &mut rng, 5, max).collect());
+/// delays.sort();
+/// let expected = Tokio.block_on(stagger::wait_n_with(&Tokio, &mut StdRng::seed_from_u64(1), 5, max));
+/// assert_eq!(delays, expected);
+/// ```
 pub fn as_completed_with<S, R>(
     sleeper: &S,
     rng: &mut R,
@@ -78,6 +95,20 @@ where
 pin_project! {
     /// Stream for the [`as_completed`] function: yields each waiter's delay
     /// as it finishes.
+    ///
+    /// Its [`size_hint`](Stream::size_hint) is exact: the number of waiters
+    /// still pending.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::Stream;
+    /// use stagger::prelude::*;
+    /// use stagger::rt::Tokio;
+    ///
+    /// let pending = stagger::as_completed(&Tokio, 3, Duration::from_millis(1));
+    /// assert_eq!(pending.size_hint(), (3, Some(3)));
+    /// ```
     #[must_use = "streams do nothing unless polled"]
     pub struct AsCompleted<F> {
         waiters: FuturesUnordered<Waiter<F>>,

@@ -104,6 +104,20 @@ where
 }
 
 /// [`measure_time`] with the caller's random number generator.
+///
+/// # Examples
+///
+/// ```
+/// use rand::SeedableRng;
+/// use rand::rngs::StdRng;
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let max = Duration::from_millis(10);
+/// let a = stagger::measure_time_with(&Tokio, &mut StdRng::seed_from_u64(2), 8, max);
+/// let b = stagger::measure_time_with(&Tokio, &mut StdRng::seed_from_u64(2), 8, max);
+/// assert_eq!(a.longest, b.longest); // the same draws; the timings differ
+/// ```
 pub fn measure_time_with<R, G>(rt: &R, rng: &mut G, n: usize, max_delay: Duration) -> Measurement
 where
     R: Runtime + ?Sized,

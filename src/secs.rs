@@ -46,6 +46,16 @@ pub fn try_from_secs_f64(secs: f64) -> Result<Duration, SecsError> {
 /// A float number of seconds that is not a valid delay.
 ///
 /// Returned by [`try_from_secs_f64`].
+///
+/// # Examples
+///
+/// ```
+/// use stagger::Reason;
+///
+/// let err = stagger::try_from_secs_f64(1e300).unwrap_err();
+/// assert_eq!(err.value(), 1e300);
+/// assert_eq!(err.reason(), Reason::TooLarge);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SecsError {
     value: f64,
@@ -53,6 +63,15 @@ pub struct SecsError {
 }
 
 /// Why a float was rejected by [`try_from_secs_f64`].
+///
+/// # Examples
+///
+/// ```
+/// use stagger::Reason;
+///
+/// let reason = stagger::try_from_secs_f64(f64::NAN).unwrap_err().reason();
+/// assert_eq!(reason, Reason::NotANumber);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Reason {

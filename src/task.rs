@@ -235,6 +235,19 @@ impl<T> JoinHandle<T> {
 
     /// Returns `true` once the task has finished: completed, panicked or been
     /// cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stagger::prelude::*;
+    /// use stagger::rt::Tokio;
+    ///
+    /// Tokio.block_on(async {
+    ///     let task = Tokio.spawn(async {});
+    ///     Tokio.sleep(Duration::from_millis(5)).await;
+    ///     assert!(task.is_finished());
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         !matches!(self.shared.lock().output, Output::Running)
     }
@@ -296,6 +309,16 @@ impl<T> fmt::Debug for JoinHandle<T> {
 
 pin_project! {
     /// Future for the [`JoinHandle::try_join`] method.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stagger::prelude::*;
+    /// use stagger::rt::Tokio;
+    ///
+    /// let out = Tokio.block_on(async { Tokio.spawn(async { 1 }).try_join().await });
+    /// assert_eq!(out.unwrap(), 1);
+    /// ```
     #[must_use = "futures do nothing unless polled; dropping this one cancels the task"]
     #[derive(Debug)]
     pub struct TryJoin<T> {
@@ -316,6 +339,19 @@ impl<T> Future for TryJoin<T> {
 /// Why a task produced no output: it panicked, or it was cancelled.
 ///
 /// Returned by [`JoinHandle::try_join`].
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let err = Tokio
+///     .block_on(async { Tokio.spawn(async { panic!("no luck") }).try_join().await })
+///     .unwrap_err();
+/// assert!(err.is_panic() && !err.is_cancelled());
+/// assert_eq!(err.to_string(), "task panicked: no luck");
+/// ```
 pub struct JoinError(Repr);
 
 enum Repr {

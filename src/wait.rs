@@ -14,6 +14,14 @@ use crate::spawn::Spawn;
 use crate::task::JoinHandle;
 
 /// The exercise's default `max_delay`: 10 seconds.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// assert_eq!(stagger::DEFAULT_MAX_DELAY, Duration::from_secs(10));
+/// ```
 pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(10);
 
 /// Uniform over `[0, max_delay]` at nanosecond resolution.

@@ -13,6 +13,16 @@ use async_io::Timer;
 /// [`AsyncStd`](crate::rt::AsyncStd) and [`Smol`](crate::rt::Smol).
 ///
 /// A deadline that does not fit in an `Instant` never fires.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rt::Smol;
+///
+/// let sleep: stagger::rt::AsyncIoSleep = Smol.sleep(Duration::from_millis(1));
+/// Smol.block_on(sleep);
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct AsyncIoSleep(Timer);

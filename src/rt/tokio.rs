@@ -98,6 +98,17 @@ pin_project! {
     /// The deadline is fixed at creation, but tokio's timer is only armed at
     /// the first poll, so a `TokioSleep` can be created outside a runtime and
     /// awaited inside one. A deadline tokio cannot represent never fires.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stagger::prelude::*;
+    /// use stagger::rt::{Tokio, TokioSleep};
+    ///
+    /// // Created outside any runtime, awaited inside one.
+    /// let sleep: TokioSleep = Tokio.sleep(Duration::from_millis(1));
+    /// Tokio.block_on(sleep);
+    /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct TokioSleep {
         // `None`: past what `Instant` can hold, so it never fires.
