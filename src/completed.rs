@@ -12,8 +12,8 @@ use pin_project_lite::pin_project;
 use rand::Rng;
 use rand::distr::Distribution;
 
+use crate::jitter::FullJitter;
 use crate::sleeper::Sleeper;
-use crate::wait::full_jitter;
 
 /// Starts `n` concurrent waiters with uniform random delays in
 /// `[0, max_delay]` and yields each delay as its waiter finishes, like
@@ -84,10 +84,42 @@ where
     S: Sleeper + ?Sized,
     R: Rng + ?Sized,
 {
+    as_completed_from(sleeper, rng, n, FullJitter::new(max_delay))
+}
+
+/// [`as_completed`] with delays drawn from any distribution, such as the
+/// strategies in [`jitter`](crate::jitter).
+///
+/// The `n` delays are drawn from `distribution` with `rng`, in order, before
+/// this function returns.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use stagger::jitter::EqualJitter;
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let t = Duration::from_millis(10);
+/// let stream = stagger::as_completed_from(&Tokio, &mut rand::rng(), 4, EqualJitter::new(t));
+/// let delays: Vec<_> = Tokio.block_on(stream.collect());
+/// assert!(delays.iter().all(|&d| t / 2 <= d && d <= t));
+/// ```
+pub fn as_completed_from<S, R, D>(
+    sleeper: &S,
+    rng: &mut R,
+    n: usize,
+    distribution: D,
+) -> AsCompleted<S::Sleep>
+where
+    S: Sleeper + ?Sized,
+    R: Rng + ?Sized,
+    D: Distribution<Duration>,
+{
     let start = sleeper.now();
-    let delays = full_jitter(max_delay);
     let waiters = (0..n)
-        .map(|_| Waiter::new(sleeper, start, delays.sample(rng)))
+        .map(|_| Waiter::new(sleeper, start, distribution.sample(rng)))
         .collect();
     AsCompleted { waiters }
 }

@@ -86,6 +86,7 @@
 )]
 
 mod completed;
+pub mod jitter;
 mod measure;
 pub mod rt;
 mod secs;
@@ -94,15 +95,15 @@ mod spawn;
 mod task;
 mod wait;
 
-pub use crate::completed::{AsCompleted, as_completed, as_completed_with};
+pub use crate::completed::{AsCompleted, as_completed, as_completed_from, as_completed_with};
 pub use crate::measure::{Measurement, measure_time, measure_time_with};
 pub use crate::secs::{Reason, SecsError, try_from_secs_f64};
 pub use crate::sleeper::Sleeper;
 pub use crate::spawn::{Runtime, Spawn};
 pub use crate::task::{JoinError, JoinHandle, TryJoin};
 pub use crate::wait::{
-    DEFAULT_MAX_DELAY, task_wait_n, task_wait_n_with, task_wait_random, wait_n, wait_n_with,
-    wait_random, wait_random_with,
+    DEFAULT_MAX_DELAY, task_wait_n, task_wait_n_from, task_wait_n_with, task_wait_random, wait_n,
+    wait_n_from, wait_n_with, wait_random, wait_random_from, wait_random_with,
 };
 
 /// The traits needed to call backend methods, and

@@ -6,9 +6,10 @@ use core::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use rand::Rng;
-use rand::distr::{Distribution, Uniform};
+use rand::distr::Distribution;
 
-use crate::completed::{Waiter, as_completed_with};
+use crate::completed::{Waiter, as_completed_from};
+use crate::jitter::FullJitter;
 use crate::sleeper::Sleeper;
 use crate::spawn::Spawn;
 use crate::task::JoinHandle;
@@ -23,13 +24,6 @@ use crate::task::JoinHandle;
 /// assert_eq!(stagger::DEFAULT_MAX_DELAY, Duration::from_secs(10));
 /// ```
 pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(10);
-
-/// Uniform over `[0, max_delay]` at nanosecond resolution.
-pub(crate) fn full_jitter(max_delay: Duration) -> Uniform<Duration> {
-    // Cannot fail: the range `ZERO..=max_delay` is never empty.
-    Uniform::new_inclusive(Duration::ZERO, max_delay)
-        .expect("ZERO..=max_delay is a non-empty range")
-}
 
 /// Sleeps for a uniformly random delay in `[0, max_delay]` and returns it.
 ///
@@ -81,17 +75,34 @@ where
     S: Sleeper + ?Sized,
     R: Rng + ?Sized,
 {
-    random_waiter(sleeper, rng, max_delay)
+    wait_random_from(sleeper, rng, FullJitter::new(max_delay))
 }
 
-/// One waiter with a uniform delay in `[0, max_delay]`, starting now.
-fn random_waiter<S, R>(sleeper: &S, rng: &mut R, max_delay: Duration) -> Waiter<S::Sleep>
+/// [`wait_random`] with the delay drawn from any distribution, such as the
+/// strategies in [`jitter`](crate::jitter).
+///
+/// # Examples
+///
+/// ```
+/// use stagger::jitter::EqualJitter;
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let t = Duration::from_millis(10);
+/// let delay = Tokio.block_on(stagger::wait_random_from(&Tokio, &mut rand::rng(), EqualJitter::new(t)));
+/// assert!(t / 2 <= delay && delay <= t);
+/// ```
+pub fn wait_random_from<S, R, D>(
+    sleeper: &S,
+    rng: &mut R,
+    distribution: D,
+) -> impl Future<Output = Duration> + use<S, R, D>
 where
     S: Sleeper + ?Sized,
     R: Rng + ?Sized,
+    D: Distribution<Duration>,
 {
-    let delay = full_jitter(max_delay).sample(rng);
-    Waiter::new(sleeper, sleeper.now(), delay)
+    Waiter::new(sleeper, sleeper.now(), distribution.sample(rng))
 }
 
 /// Runs [`wait_random`] `n` times concurrently and returns the `n` delays in
@@ -160,7 +171,37 @@ where
     S: Sleeper + ?Sized,
     R: Rng + ?Sized,
 {
-    let mut completions = as_completed_with(sleeper, rng, n, max_delay);
+    wait_n_from(sleeper, rng, n, FullJitter::new(max_delay))
+}
+
+/// [`wait_n`] with delays drawn from any distribution, such as the
+/// strategies in [`jitter`](crate::jitter).
+///
+/// # Examples
+///
+/// ```
+/// use stagger::jitter::DecorrelatedJitter;
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let (base, cap) = (Duration::from_millis(1), Duration::from_millis(20));
+/// let jitter = DecorrelatedJitter::new(base, cap)?;
+/// let delays = Tokio.block_on(stagger::wait_n_from(&Tokio, &mut rand::rng(), 6, &jitter));
+/// assert!(delays.is_sorted() && delays.iter().all(|&d| base <= d && d <= cap));
+/// # Ok::<(), stagger::jitter::JitterError>(())
+/// ```
+pub fn wait_n_from<S, R, D>(
+    sleeper: &S,
+    rng: &mut R,
+    n: usize,
+    distribution: D,
+) -> impl Future<Output = Vec<Duration>> + use<S, R, D>
+where
+    S: Sleeper + ?Sized,
+    R: Rng + ?Sized,
+    D: Distribution<Duration>,
+{
+    let mut completions = as_completed_from(sleeper, rng, n, distribution);
     async move {
         let mut delays = Vec::with_capacity(n);
         while let Some(delay) = completions.next().await {
@@ -204,7 +245,8 @@ where
     R: Spawn + Sleeper + ?Sized,
     R::Sleep: Send + 'static,
 {
-    rt.spawn(random_waiter(rt, &mut rand::rng(), max_delay))
+    let delay = FullJitter::new(max_delay).sample(&mut rand::rng());
+    rt.spawn(Waiter::new(rt, rt.now(), delay))
 }
 
 /// [`wait_n`] over spawned tasks: spawns `n` [`task_wait_random`]-style tasks
@@ -273,8 +315,36 @@ where
     R::Sleep: Send + 'static,
     G: Rng + ?Sized,
 {
+    task_wait_n_from(rt, rng, n, FullJitter::new(max_delay))
+}
+
+/// [`task_wait_n`] with delays drawn from any distribution, such as the
+/// strategies in [`jitter`](crate::jitter).
+///
+/// # Examples
+///
+/// ```
+/// use stagger::jitter::FullJitter;
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// let max = Duration::from_millis(10);
+/// let delays = Tokio.block_on(stagger::task_wait_n_from(&Tokio, &mut rand::rng(), 3, FullJitter::new(max)));
+/// assert_eq!(delays.len(), 3);
+/// ```
+pub fn task_wait_n_from<'a, R, G, D>(
+    rt: &'a R,
+    rng: &mut G,
+    n: usize,
+    distribution: D,
+) -> impl Future<Output = Vec<Duration>> + use<'a, R, G, D>
+where
+    R: Spawn + Sleeper + ?Sized,
+    R::Sleep: Send + 'static,
+    G: Rng + ?Sized,
+    D: Distribution<Duration>,
+{
     let start = rt.now();
-    let distribution = full_jitter(max_delay);
     let mut delays: Vec<Duration> = (0..n).map(|_| distribution.sample(rng)).collect();
     async move {
         let mut tasks: FuturesUnordered<_> = delays

@@ -33,6 +33,7 @@ macro_rules! conformance {
                 measure_time_is_consistent,
                 measure_time_zero,
                 seed_fixes_delays,
+                distributions_plug_in,
                 as_completed_yields_every_delay,
                 spawn_returns_output,
                 dropped_handle_cancels_task,

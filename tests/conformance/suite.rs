@@ -19,6 +19,7 @@ use rand::SeedableRng;
 use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
 use stagger::Runtime;
+use stagger::jitter::{DecorrelatedJitter, EqualJitter};
 
 use crate::counting::Counting;
 
@@ -314,6 +315,29 @@ pub fn seed_fixes_delays<R: Backend>(rt: &R) {
         .collect();
     singles.sort();
     assert_eq!(singles, want);
+}
+
+pub fn distributions_plug_in<R: Backend>(rt: &R) {
+    let t = Duration::from_millis(20);
+    let equal = rt.block_on(stagger::wait_n_from(
+        rt,
+        &mut rand::rng(),
+        50,
+        EqualJitter::new(t),
+    ));
+    assert_valid(&equal, 50, t);
+    assert!(equal[0] >= t / 2, "{equal:?}");
+
+    // A stateful sequence, drawn in order: the seed fixes it everywhere.
+    let (base, cap) = (Duration::from_millis(1), Duration::from_millis(30));
+    let jitter = DecorrelatedJitter::new(base, cap).unwrap();
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut want: Vec<_> = (0..20).map(|_| jitter.sample(&mut rng)).collect();
+    want.sort();
+    jitter.reset();
+    let mut rng = StdRng::seed_from_u64(11);
+    let spawned = rt.block_on(stagger::task_wait_n_from(rt, &mut rng, 20, &jitter));
+    assert_eq!(spawned, want);
 }
 
 // ===== as_completed =====
