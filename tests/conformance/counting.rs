@@ -18,7 +18,14 @@ pub struct Log {
     pub deadlines: Vec<Instant>,
     /// Sleeps created and not yet dropped.
     pub live: usize,
+    /// Sleeps created.
+    pub created: usize,
+    /// The sleep (by creation index) that panics when polled.
+    pub panic_at: Option<usize>,
 }
+
+/// The payload of the panic a [`Counting::panicking`] sleep raises.
+pub const PANIC: &str = "a Counting sleep panicked on purpose";
 
 #[derive(Debug, Clone)]
 pub struct Counting<R> {
@@ -34,6 +41,14 @@ impl<R> Counting<R> {
         }
     }
 
+    /// Like [`new`](Self::new), but the `index`-th sleep created panics
+    /// with [`PANIC`] when first polled.
+    pub fn panicking(inner: R, index: usize) -> Self {
+        let counting = Counting::new(inner);
+        counting.log.lock().unwrap().panic_at = Some(index);
+        counting
+    }
+
     /// Reads the log.
     pub fn log<T>(&self, read: impl FnOnce(&Log) -> T) -> T {
         read(&self.log.lock().unwrap())
@@ -43,8 +58,11 @@ impl<R> Counting<R> {
         let mut log = self.log.lock().unwrap();
         log.live += 1;
         log.deadlines.push(deadline);
+        let panics = log.panic_at == Some(log.created);
+        log.created += 1;
         Counted {
             sleep,
+            panics,
             guard: Live(Arc::clone(&self.log)),
         }
     }
@@ -103,6 +121,7 @@ pin_project! {
     pub struct Counted<S> {
         #[pin]
         sleep: S,
+        panics: bool,
         guard: Live,
     }
 }
@@ -111,6 +130,10 @@ impl<S: Future<Output = ()>> Future for Counted<S> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.project().sleep.poll(cx)
+        let this = self.project();
+        if *this.panics {
+            panic!("{PANIC}");
+        }
+        this.sleep.poll(cx)
     }
 }

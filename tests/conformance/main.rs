@@ -30,6 +30,8 @@ macro_rules! conformance {
                 task_wait_n_huge_max_is_cancellable,
                 task_wait_n_shares_one_start,
                 dropped_task_wait_n_cancels_tasks,
+                task_wait_n_panic_cancels_the_rest,
+                try_join_of_panicking_waiter,
                 measure_time_is_consistent,
                 measure_time_zero,
                 seed_fixes_delays,
