@@ -1,0 +1,108 @@
+//! tokio-only behaviour: paused time, and what happens without a runtime or
+//! without timers. Everything backend-independent is in the conformance
+//! suite.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use stagger::prelude::*;
+use stagger::rt::Tokio;
+
+/// `d` rounded up to tokio's 1 ms timer resolution.
+fn ceil_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_nanos().div_ceil(1_000_000) as u64)
+}
+
+#[tokio::test(start_paused = true)]
+async fn paused_clock_total_is_longest_rounded_up_to_a_millisecond() {
+    for seed in 0..5 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let start = Tokio.now();
+        let delays = stagger::wait_n_with(&Tokio, &mut rng, 1000, stagger::DEFAULT_MAX_DELAY).await;
+        let total = Tokio.now() - start;
+        assert_eq!(total, ceil_ms(*delays.last().unwrap()), "seed {seed}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn paused_clock_runs_ten_year_delays() {
+    let ten_years = Duration::from_secs(10 * 365 * 24 * 3600);
+    let start = Tokio.now();
+    let delays = stagger::task_wait_n(&Tokio, 5, ten_years).await;
+    assert!(delays.is_sorted() && delays.iter().all(|&d| d <= ten_years));
+    assert!(Tokio.now() - start >= *delays.last().unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn paused_clock_stream_yields_at_each_deadline() {
+    let start = Tokio.now();
+    let mut stream = stagger::as_completed(&Tokio, 50, Duration::from_secs(60));
+    while let Some(delay) = stream.next().await {
+        // With time paused, each item arrives at its own millisecond tick.
+        assert_eq!(Tokio.now() - start, ceil_ms(delay));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_n_future_is_send() {
+    // Spawnable onto a multi-thread runtime: the future is `Send + 'static`.
+    let delays = tokio::spawn(stagger::wait_n(&Tokio, 10, Duration::from_millis(5)))
+        .await
+        .unwrap();
+    assert_eq!(delays.len(), 10);
+    let delays = tokio::spawn(stagger::task_wait_n(&Tokio, 10, Duration::from_millis(5)))
+        .await
+        .unwrap();
+    assert_eq!(delays.len(), 10);
+}
+
+#[test]
+fn futures_can_be_created_outside_the_runtime() {
+    let wait_n = stagger::wait_n(&Tokio, 5, Duration::from_millis(5));
+    let task_wait_n = stagger::task_wait_n(&Tokio, 5, Duration::from_millis(5));
+    let sleep = Tokio.sleep(Duration::from_millis(1));
+    let (a, b, ()) = Tokio.block_on(async { futures::join!(wait_n, task_wait_n, sleep) });
+    assert_eq!((a.len(), b.len()), (5, 5));
+}
+
+#[test]
+fn block_on_works_repeatedly() {
+    for _ in 0..3 {
+        assert_eq!(
+            Tokio
+                .block_on(stagger::wait_n(&Tokio, 3, Duration::ZERO))
+                .len(),
+            3
+        );
+    }
+}
+
+#[test]
+#[should_panic(expected = "cannot spawn outside a tokio runtime")]
+fn spawning_without_a_runtime_names_the_fix() {
+    let _ = stagger::task_wait_random(&Tokio, Duration::from_millis(1));
+}
+
+#[test]
+#[should_panic(expected = "must be called from the context of a Tokio 1.x runtime")]
+fn sleeping_without_a_runtime_names_the_fix() {
+    // futures' executor is not tokio: polling a tokio timer there panics.
+    futures::executor::block_on(stagger::wait_n(&Tokio, 1, Duration::from_millis(1)));
+}
+
+#[test]
+#[should_panic(expected = "timers are disabled")]
+fn runtime_without_timers_is_reported() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(stagger::wait_random(&Tokio, Duration::from_millis(1)));
+}
+
+#[test]
+#[should_panic(expected = "Cannot start a runtime from within a runtime")]
+fn block_on_inside_a_runtime_panics_instead_of_deadlocking() {
+    Tokio.block_on(async { stagger::measure_time(&Tokio, 1, Duration::ZERO) });
+}
