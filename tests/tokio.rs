@@ -82,7 +82,7 @@ fn block_on_works_repeatedly() {
 #[test]
 #[should_panic(expected = "cannot spawn outside a tokio runtime")]
 fn spawning_without_a_runtime_names_the_fix() {
-    let _ = stagger::task_wait_random(&Tokio, Duration::from_millis(1));
+    drop(stagger::task_wait_random(&Tokio, Duration::from_millis(1)));
 }
 
 #[test]
