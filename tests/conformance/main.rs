@@ -43,10 +43,22 @@ macro_rules! conformance {
                 try_join_reports_panic,
                 await_resumes_panic,
             );
+            // Slow at scale: `cargo test --release --test conformance -- --ignored`.
+            conformance!(@ignored $rt;
+                wait_n_million,
+                task_wait_n_million,
+            );
         }
     )*};
     (@tests $rt:expr; $($test:ident,)*) => {$(
         #[test]
+        fn $test() {
+            super::suite::$test(&$rt);
+        }
+    )*};
+    (@ignored $rt:expr; $($test:ident,)*) => {$(
+        #[test]
+        #[ignore = "scale: run with --release -- --ignored"]
         fn $test() {
             super::suite::$test(&$rt);
         }

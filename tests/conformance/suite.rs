@@ -474,3 +474,21 @@ pub fn await_resumes_panic<R: Backend>(rt: &R) {
     .unwrap_err();
     assert_eq!(caught.downcast_ref::<&str>(), Some(&"boom"));
 }
+
+// ===== scale (ignored by default) =====
+
+const MILLION: usize = 1_000_000;
+
+pub fn wait_n_million<R: Backend>(rt: &R) {
+    let max = Duration::from_millis(100);
+    let (delays, elapsed) = timed(rt, || stagger::wait_n(rt, MILLION, max));
+    assert_valid(&delays, MILLION, max);
+    eprintln!("wait_n({MILLION}, {max:?}): {elapsed:?}");
+}
+
+pub fn task_wait_n_million<R: Backend>(rt: &R) {
+    let max = Duration::from_millis(100);
+    let (delays, elapsed) = timed(rt, || stagger::task_wait_n(rt, MILLION, max));
+    assert_valid(&delays, MILLION, max);
+    eprintln!("task_wait_n({MILLION}, {max:?}): {elapsed:?}");
+}
