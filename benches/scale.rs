@@ -244,8 +244,11 @@ fn tokio_rt() -> tokio::runtime::Runtime {
 /// What an expert writes by hand: one shared start, then sort.
 #[allow(dead_code)] // Each function serves only some feature sets.
 mod hand {
+    #[cfg(any(feature = "async-std", feature = "smol"))]
     use std::future::Future;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
+    #[cfg(any(feature = "async-std", feature = "smol"))]
+    use std::time::Instant;
 
     use futures::StreamExt;
     use futures::stream::FuturesUnordered;
