@@ -86,6 +86,7 @@
 )]
 
 mod completed;
+mod group;
 pub mod jitter;
 mod measure;
 pub mod rt;

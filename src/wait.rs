@@ -4,11 +4,11 @@ use core::future::Future;
 use core::time::Duration;
 
 use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use rand::Rng;
 use rand::distr::Distribution;
 
 use crate::completed::{Waiter, as_completed_from};
+use crate::group::spawn_group;
 use crate::jitter::FullJitter;
 use crate::sleeper::Sleeper;
 use crate::spawn::Spawn;
@@ -345,17 +345,10 @@ where
     D: Distribution<Duration>,
 {
     let start = rt.now();
-    let mut delays: Vec<Duration> = (0..n).map(|_| distribution.sample(rng)).collect();
+    let delays: Vec<Duration> = (0..n).map(|_| distribution.sample(rng)).collect();
     async move {
-        let mut tasks: FuturesUnordered<_> = delays
-            .iter()
-            .map(|&delay| rt.spawn(Waiter::new(rt, start, delay)))
-            .collect();
-        // Reuse the buffer for the results.
-        delays.clear();
-        while let Some(delay) = tasks.next().await {
-            delays.push(delay);
-        }
+        let waiters = delays.into_iter().map(|delay| Waiter::new(rt, start, delay));
+        let mut delays = spawn_group(rt, waiters).await;
         delays.sort_unstable();
         delays
     }

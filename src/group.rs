@@ -1,0 +1,230 @@
+//! A group of spawned tasks collected as one: the engine of `task_wait_n`.
+//!
+//! A [`JoinHandle`](crate::JoinHandle) per task costs a shared slot per task
+//! (an allocation, and a cache miss on every join) plus a node in whatever
+//! collection awaits the handles. A group has one slot for all its members,
+//! like tokio's `JoinSet`: each member, when it finishes, pushes its output
+//! into one shared `Vec` and wakes the group's one waiter.
+//!
+//! The semantics are those of a `Vec<JoinHandle<T>>` awaited together:
+//! dropping the group cancels every unfinished member, and a panic in a
+//! member cancels the others and resumes in whoever awaits the group.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use pin_project_lite::pin_project;
+
+use crate::spawn::Spawn;
+
+/// Spawns every future of `futures` on `spawner` as one group, and returns
+/// the future that collects their outputs, in completion order.
+pub(crate) fn spawn_group<S, I>(spawner: &S, futures: I) -> Group<<I::Item as Future>::Output>
+where
+    S: Spawn + ?Sized,
+    I: ExactSizeIterator,
+    I::Item: Future + Send + 'static,
+    <I::Item as Future>::Output: Send + 'static,
+{
+    let n = futures.len();
+    let group = Group {
+        shared: Arc::new(Shared {
+            state: Mutex::new(State {
+                outputs: Vec::with_capacity(n),
+                wakers: vec![None; n],
+                running: n,
+                panic: None,
+                lost: false,
+                cancelled: false,
+                waiter: None,
+            }),
+        }),
+    };
+    // If a spawn panics, dropping `group` cancels the members already
+    // spawned.
+    let mut spawned = 0;
+    for (index, future) in futures.take(n).enumerate() {
+        spawner.spawn_detached(Member {
+            future: Some(future),
+            shared: Arc::clone(&group.shared),
+            index,
+        });
+        spawned += 1;
+    }
+    // An iterator shorter than it claimed: forget the missing members.
+    group.shared.lock().running -= n - spawned;
+    group
+}
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+}
+
+struct State<T> {
+    /// Outputs of finished members, in completion order.
+    outputs: Vec<T>,
+    /// Each member's waker, while it is pending: woken to cancel it.
+    wakers: Vec<Option<Waker>>,
+    /// Members not yet finished.
+    running: usize,
+    /// The first panic of a member.
+    panic: Option<Box<dyn Any + Send + 'static>>,
+    /// A member was dropped unfinished by its runtime.
+    lost: bool,
+    /// Set when the group is dropped or a member panicked.
+    cancelled: bool,
+    /// The task awaiting the group.
+    waiter: Option<Waker>,
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // Every update is consistent on its own; a poisoned lock is usable.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<T> State<T> {
+    /// Marks the group cancelled and returns every waker to wake, members'
+    /// and the waiter's.
+    fn cancel(&mut self) -> Vec<Waker> {
+        self.cancelled = true;
+        let mut wakers: Vec<Waker> = self.wakers.iter_mut().filter_map(Option::take).collect();
+        wakers.extend(self.waiter.take());
+        wakers
+    }
+
+    /// Records that a member finished; returns the waiter to wake, if any.
+    fn finish(&mut self, index: usize) -> Option<Waker> {
+        self.wakers[index] = None;
+        self.running -= 1;
+        self.waiter.take()
+    }
+}
+
+// ===== members =====
+
+pin_project! {
+    /// One member task, as its runtime runs it.
+    struct Member<F: Future> {
+        // `None` once finished or cancelled: dropped at that moment.
+        #[pin]
+        future: Option<F>,
+        shared: Arc<Shared<F::Output>>,
+        index: usize,
+    }
+
+    impl<F: Future> PinnedDrop for Member<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if this.future.is_some() {
+                // The runtime dropped an unfinished member (it shut down).
+                this.future.set(None);
+                let mut state = this.shared.lock();
+                state.lost = true;
+                let waiter = state.finish(*this.index);
+                drop(state);
+                waiter.map(Waker::wake);
+            }
+        }
+    }
+}
+
+impl<F: Future> Future for Member<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            return Poll::Ready(());
+        };
+        {
+            let mut state = this.shared.lock();
+            if state.cancelled {
+                let waiter = state.finish(*this.index);
+                drop(state);
+                this.future.set(None);
+                waiter.map(Waker::wake);
+                return Poll::Ready(());
+            }
+            match &mut state.wakers[*this.index] {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            }
+        }
+        let outcome = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(payload) => Err(payload),
+        };
+        // Drop the future (and its timers) before reporting.
+        this.future.set(None);
+        let mut state = this.shared.lock();
+        let mut wake = match outcome {
+            Ok(output) => {
+                state.outputs.push(output);
+                Vec::new()
+            }
+            Err(payload) => {
+                state.panic.get_or_insert(payload);
+                state.cancel()
+            }
+        };
+        wake.extend(state.finish(*this.index));
+        drop(state);
+        wake.into_iter().for_each(Waker::wake);
+        Poll::Ready(())
+    }
+}
+
+// ===== the group =====
+
+/// Awaits every member of a group; see [`spawn_group`].
+///
+/// # Panics
+///
+/// Resumes the first member's panic; panics if the runtime dropped a member
+/// unfinished.
+pub(crate) struct Group<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Future for Group<T> {
+    type Output = Vec<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
+        let mut state = self.shared.lock();
+        if let Some(payload) = state.panic.take() {
+            drop(state);
+            resume_unwind(payload);
+        }
+        if state.running > 0 {
+            match &mut state.waiter {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            }
+            return Poll::Pending;
+        }
+        if state.lost {
+            drop(state);
+            panic!("a stagger task was cancelled before it finished: its runtime dropped it");
+        }
+        Poll::Ready(core::mem::take(&mut state.outputs))
+    }
+}
+
+impl<T> Drop for Group<T> {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        if state.running == 0 {
+            return;
+        }
+        let wakers = state.cancel();
+        drop(state);
+        wakers.into_iter().for_each(Waker::wake);
+    }
+}
