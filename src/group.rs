@@ -128,7 +128,9 @@ pin_project! {
                 state.lost = true;
                 let waiter = state.finish(*this.index);
                 drop(state);
-                waiter.map(Waker::wake);
+                if let Some(waiter) = waiter {
+                    waiter.wake();
+                }
             }
         }
     }
@@ -148,7 +150,9 @@ impl<F: Future> Future for Member<F> {
                 let waiter = state.finish(*this.index);
                 drop(state);
                 this.future.set(None);
-                waiter.map(Waker::wake);
+                if let Some(waiter) = waiter {
+                    waiter.wake();
+                }
                 return Poll::Ready(());
             }
             match &mut state.wakers[*this.index] {
