@@ -147,9 +147,10 @@ impl<F: Future> Future for Member<F> {
         {
             let mut state = this.shared.lock();
             if state.cancelled {
-                let waiter = state.finish(*this.index);
                 drop(state);
+                // Drop the future (and its timers) before reporting.
                 this.future.set(None);
+                let waiter = this.shared.lock().finish(*this.index);
                 if let Some(waiter) = waiter {
                     waiter.wake();
                 }
