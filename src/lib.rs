@@ -91,6 +91,7 @@ pub mod jitter;
 mod measure;
 pub mod rt;
 mod secs;
+pub mod sim;
 mod sleeper;
 mod spawn;
 mod task;

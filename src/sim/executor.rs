@@ -1,0 +1,262 @@
+//! The executor behind [`Sim`](super::Sim): one first-in, first-out run queue
+//! on the thread that calls `block_on`, and virtual time that advances only
+//! when that queue is empty.
+//!
+//! Every task (and the `block_on` future) is woken by pushing it onto the
+//! queue at most once: its `queued` flag is set by the first wake and cleared
+//! just before it is polled. Wakers are `Arc`s ([`ArcWake`]), so they may be
+//! woken from any thread. Once the simulation has shut down, wakes queue
+//! nothing, so that no new cycle forms through the queue.
+
+use core::future::Future;
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll, Waker};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use futures::task::{ArcWake, waker_ref};
+
+use super::{Inner, State};
+
+const DEADLOCK: &str = "stagger::sim::Sim deadlock: the future passed to block_on is waiting, \
+    but no task can run and no timer is pending (it waits on something that is not a Sim timer)";
+
+const NESTED: &str = "stagger::sim::Sim::block_on called while a block_on of the same Sim is \
+    running (nested inside one of its tasks, or on another thread): a Sim runs one block_on at \
+    a time; `.await` the future instead";
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// An entry of the run queue.
+pub(super) enum Runnable {
+    /// The future of a `block_on`; entries left by an earlier call are
+    /// skipped.
+    Main(Arc<MainWake>),
+    Task(Arc<TaskCell>),
+}
+
+// ===== spawned tasks =====
+
+/// A spawned task: its future and its place in the run queue.
+pub(super) struct TaskCell {
+    /// Its slot in [`Tasks`].
+    id: usize,
+    sim: Arc<Inner>,
+    /// Set while the task is in the run queue, and for good once it finished.
+    queued: AtomicBool,
+    /// `None` once the task finished, panicked or was cancelled. Locked only
+    /// by the executor, to poll it, and by the simulation's shutdown.
+    future: Mutex<Option<BoxFuture>>,
+}
+
+impl TaskCell {
+    fn future(&self) -> MutexGuard<'_, Option<BoxFuture>> {
+        // Polls run under `catch_unwind`, so this is never poisoned in
+        // practice; if it were, the slot is still a valid `Option`.
+        self.future.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Drops the task's future, if it has not finished.
+    pub(super) fn cancel(&self) {
+        self.queued.store(true, Ordering::Release);
+        let future = self.future().take();
+        drop(future);
+    }
+}
+
+impl ArcWake for TaskCell {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        if !arc_self.queued.swap(true, Ordering::AcqRel) {
+            arc_self.sim.enqueue(Runnable::Task(Arc::clone(arc_self)));
+        }
+    }
+}
+
+impl Inner {
+    /// Queues a woken task, unless the simulation has shut down.
+    fn enqueue(&self, runnable: Runnable) {
+        let mut state = self.lock();
+        if state.shut_down {
+            drop(state);
+            drop(runnable);
+        } else {
+            state.queue.push_back(runnable);
+        }
+    }
+}
+
+/// Every spawned task not yet finished, in a slab: a task's `id` is its
+/// slot, reused once it finished.
+#[derive(Default)]
+pub(super) struct Tasks {
+    slots: Vec<Option<Arc<TaskCell>>>,
+    free: Vec<usize>,
+    len: usize,
+}
+
+impl Tasks {
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn insert(&mut self, task: impl FnOnce(usize) -> Arc<TaskCell>) -> Arc<TaskCell> {
+        let id = self.free.pop().unwrap_or(self.slots.len());
+        let task = task(id);
+        match self.slots.get_mut(id) {
+            Some(slot) => *slot = Some(Arc::clone(&task)),
+            None => self.slots.push(Some(Arc::clone(&task))),
+        }
+        self.len += 1;
+        task
+    }
+
+    fn remove(&mut self, id: usize) -> Option<Arc<TaskCell>> {
+        let task = self.slots.get_mut(id)?.take()?;
+        self.free.push(id);
+        self.len -= 1;
+        Some(task)
+    }
+
+    /// Removes every task, in slot order.
+    pub(super) fn take_all(&mut self) -> Vec<Arc<TaskCell>> {
+        let tasks = core::mem::take(self);
+        tasks.slots.into_iter().flatten().collect()
+    }
+}
+
+/// Registers `future` as a task and queues it.
+pub(super) fn spawn(sim: &Arc<Inner>, future: BoxFuture) {
+    let mut state = sim.lock();
+    let task = state.tasks.insert(|id| {
+        Arc::new(TaskCell {
+            id,
+            sim: Arc::clone(sim),
+            queued: AtomicBool::new(true),
+            future: Mutex::new(Some(future)),
+        })
+    });
+    state.queue.push_back(Runnable::Task(task));
+}
+
+/// Polls a queued task once; drops it if it finished.
+fn run_task(sim: &Inner, task: &Arc<TaskCell>) {
+    let mut slot = task.future();
+    let Some(future) = slot.as_mut() else {
+        // Finished after it was queued.
+        return;
+    };
+    task.queued.store(false, Ordering::Release);
+    let waker = waker_ref(task);
+    let mut cx = Context::from_waker(&waker);
+    let result = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+    if let Ok(Poll::Pending) = result {
+        return;
+    }
+    // Finished or panicked: drop the future now, with its timers, outside
+    // the slot's lock, and never queue the task again.
+    task.queued.store(true, Ordering::Release);
+    let finished = slot.take();
+    drop(slot);
+    drop(finished);
+    let registered = sim.lock().tasks.remove(task.id);
+    drop(registered);
+    if let Err(payload) = result {
+        resume_unwind(payload);
+    }
+}
+
+// ===== block_on =====
+
+/// The waker of a `block_on` future.
+pub(super) struct MainWake {
+    sim: Arc<Inner>,
+    queued: AtomicBool,
+}
+
+impl ArcWake for MainWake {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        if !arc_self.queued.swap(true, Ordering::AcqRel) {
+            arc_self.sim.enqueue(Runnable::Main(Arc::clone(arc_self)));
+        }
+    }
+}
+
+/// Marks the simulation as driven for the duration of one `block_on`.
+struct Running<'a>(&'a AtomicBool);
+
+impl<'a> Running<'a> {
+    fn enter(sim: &'a Inner) -> Self {
+        if sim.running.swap(true, Ordering::Acquire) {
+            panic!("{NESTED}");
+        }
+        Running(&sim.running)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// Runs the queue until `future` completes, advancing virtual time whenever
+/// the queue is empty.
+pub(super) fn block_on<F: Future>(sim: &Arc<Inner>, future: F) -> F::Output {
+    let _running = Running::enter(sim);
+    let main = Arc::new(MainWake {
+        sim: Arc::clone(sim),
+        queued: AtomicBool::new(true),
+    });
+    // Behind any task left runnable by an earlier `block_on`.
+    sim.lock()
+        .queue
+        .push_back(Runnable::Main(Arc::clone(&main)));
+    let mut future = pin!(future);
+    let mut fired = Vec::new();
+    loop {
+        let mut state = sim.lock();
+        let Some(next) = state.queue.pop_front() else {
+            advance(sim, state, &mut fired);
+            continue;
+        };
+        drop(state);
+        match next {
+            Runnable::Main(woken) if Arc::ptr_eq(&woken, &main) => {
+                main.queued.store(false, Ordering::Release);
+                let waker = waker_ref(&main);
+                let mut cx = Context::from_waker(&waker);
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    return output;
+                }
+            }
+            // An earlier `block_on`'s future, woken after it returned.
+            Runnable::Main(_) => {}
+            Runnable::Task(task) => run_task(sim, &task),
+        }
+    }
+}
+
+/// Nothing can run: moves the clock to the earliest deadline and wakes every
+/// timer due then, in creation order.
+///
+/// # Panics
+///
+/// Panics with [`DEADLOCK`] if no timer is pending.
+fn advance(sim: &Inner, mut state: MutexGuard<'_, State>, fired: &mut Vec<Waker>) {
+    let next = state.timers.fire_next(fired);
+    let garbage = state.timers.take_garbage();
+    let Some(deadline) = next else {
+        let elapsed = state.now - sim.base;
+        let tasks = state.tasks.len();
+        drop(state);
+        drop(garbage);
+        panic!("{DEADLOCK}; virtual time elapsed: {elapsed:?}, spawned tasks pending: {tasks}");
+    };
+    sim.set_now(&mut state, deadline);
+    drop(state);
+    drop(garbage);
+    for waker in fired.drain(..) {
+        waker.wake();
+    }
+}

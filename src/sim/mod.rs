@@ -1,0 +1,431 @@
+//! A deterministic virtual-time backend: [`Sim`].
+//!
+//! [`Sim`] implements [`Sleeper`], [`Spawn`] and [`Runtime`] without a real
+//! clock or a real runtime. Its clock stands still while any task can run
+//! and, once every task is waiting, jumps straight to the earliest pending
+//! timer. A [`wait_n`](crate::wait_n) over ten seconds of delays therefore
+//! returns in microseconds of wall time, and reports exactly what a perfect
+//! timer would have.
+//!
+//! # When to use it
+//!
+//! - **Tests** of code written against [`Sleeper`] / [`Runtime`]: delays of
+//!   hours run instantly, and timestamps are exact, so assertions can use
+//!   `==` instead of slack for a noisy machine.
+//! - **Reproducible simulations**: with a seeded generator, the same program
+//!   draws the same delays, completes in the same order and reads the same
+//!   virtual timestamps on every run and every machine.
+//! - **Load models** too large to wait for: a million waiters over ten
+//!   seconds cost only the bookkeeping.
+//!
+//! Use a real backend from [`rt`](crate::rt) when the waiting itself matters:
+//! talking to the outside world, measuring real scheduling latency, or
+//! running futures that need a specific runtime (tokio's I/O or timers, for
+//! example, do not work inside [`Sim::block_on`](Runtime::block_on)).
+//!
+//! # The rules
+//!
+//! - **Clock**: [`now`](Sleeper::now) is the [`Instant`] captured by
+//!   [`Sim::new`] plus the virtual time elapsed since ([`Sim::elapsed`]). It
+//!   moves only inside `block_on`, and only when no task can make progress.
+//! - **Timers**: time jumps to the earliest deadline and fires every timer
+//!   due then, in the order the timers were *created* (the order of the
+//!   [`sleep`](Sleeper::sleep) / [`sleep_until`](Sleeper::sleep_until)
+//!   calls). A deadline already reached fires at the first poll; a deadline
+//!   an `Instant` cannot hold never fires.
+//! - **Tasks**: the future passed to `block_on` and every spawned task run
+//!   on the calling thread from one first-in, first-out queue, in the order
+//!   they were woken. `block_on` returns as soon as its future completes;
+//!   spawned tasks still pending stay with the `Sim` and continue at the next
+//!   `block_on`.
+//! - **Deadlock**: if the future passed to `block_on` waits, no task can run
+//!   and no timer is pending, nothing could ever wake it: `block_on` panics
+//!   instead of hanging. A `Sim` does not wait for wake-ups from other
+//!   threads.
+//!
+//! Any future runs on a `Sim`, not only stagger's, as long as what it waits
+//! on is a `Sim` timer, another task of the same `Sim` (through a
+//! [`JoinHandle`](crate::JoinHandle), a channel, a lock...) or a waker called
+//! before the queue runs dry. Given the same inputs, a run is deterministic:
+//! the same tasks poll in the same order and read the same virtual times.
+//!
+//! # Examples
+//!
+//! Ten seconds of waiting, in no time:
+//!
+//! ```
+//! use stagger::prelude::*;
+//! use stagger::sim::Sim;
+//!
+//! let wall = std::time::Instant::now();
+//! let sim = Sim::new();
+//! let delays = sim.block_on(stagger::wait_n(&sim, 10, Duration::from_secs(7)));
+//! assert_eq!(sim.elapsed(), *delays.last().unwrap()); // exact, no lateness
+//! assert!(wall.elapsed() < Duration::from_secs(1));
+//! ```
+//!
+//! The same seed gives the same timings on every run:
+//!
+//! ```
+//! use rand::SeedableRng;
+//! use rand::rngs::StdRng;
+//! use stagger::prelude::*;
+//! use stagger::sim::Sim;
+//!
+//! let run = || {
+//!     let mut rng = StdRng::seed_from_u64(7);
+//!     stagger::measure_time_with(&Sim::new(), &mut rng, 1000, Duration::from_secs(10))
+//! };
+//! let (a, b) = (run(), run());
+//! assert_eq!(a, b);
+//! assert_eq!(a.total, a.longest);
+//! ```
+
+mod executor;
+mod sleep;
+mod timers;
+
+use core::fmt;
+use core::future::Future;
+use core::time::Duration;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use crate::{Runtime, Sleeper, Spawn};
+
+use self::executor::{Runnable, Tasks};
+pub use self::sleep::SimSleep;
+use self::timers::Timers;
+
+/// A deterministic virtual-time backend: timers fire in virtual time, tasks
+/// run on the thread that calls [`block_on`](Runtime::block_on).
+///
+/// `Sim` is a cheap handle: clones share one simulation (one clock, one set
+/// of timers, one task queue), and it is `Send + Sync`, so tasks can hold
+/// their own clone. See the [module documentation](self) for the rules it
+/// follows and when to prefer a real backend.
+///
+/// # Panics
+///
+/// [`block_on`](Runtime::block_on) panics
+///
+/// - on **deadlock**: its future waits, no task can run and no timer is
+///   pending (it waits on something that is not a `Sim` timer);
+/// - when **nested**: called while a `block_on` of the same simulation is
+///   running, from inside one of its tasks or from another thread;
+/// - when a task given to [`spawn_detached`](Spawn::spawn_detached) panics
+///   (its future is dropped first). Tasks started with
+///   [`spawn`](Spawn::spawn) hand their panic to their
+///   [`JoinHandle`](crate::JoinHandle) instead.
+///
+/// # Shutdown
+///
+/// Dropping the last clone shuts the simulation down: unfinished tasks are
+/// dropped (their [`JoinHandle`](crate::JoinHandle)s report them cancelled)
+/// and sleeps that outlive it never complete. A task that holds a clone of
+/// its own `Sim` keeps the simulation alive until the task finishes or is
+/// cancelled.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let start = sim.now();
+/// let sum = sim.block_on(async {
+///     let a = sim.spawn({
+///         let sim = sim.clone();
+///         async move {
+///             sim.sleep(Duration::from_secs(3600)).await;
+///             1
+///         }
+///     });
+///     sim.sleep(Duration::from_secs(60)).await;
+///     a.await + 1
+/// });
+/// assert_eq!(sum, 2);
+/// assert_eq!(sim.now() - start, Duration::from_secs(3600));
+/// ```
+#[derive(Clone)]
+pub struct Sim {
+    handle: Arc<Handle>,
+}
+
+/// What the clones of one [`Sim`] share. Sleeps, wakers and tasks hold the
+/// [`Inner`] directly; when the last `Sim` goes, this shuts the simulation
+/// down, which breaks the cycles they form through it.
+struct Handle(Arc<Inner>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.shut_down();
+    }
+}
+
+/// The simulation.
+struct Inner {
+    /// The clock's origin: [`Sim::new`]'s `Instant::now()`.
+    base: Instant,
+    /// `now - base` in nanoseconds, saturating: a copy of the clock that
+    /// never runs ahead of it, read without the lock.
+    elapsed_nanos: AtomicU64,
+    /// The next timer's sequence number; creation order breaks deadline ties.
+    next_seq: AtomicU64,
+    /// Set while a `block_on` drives the simulation.
+    running: AtomicBool,
+    state: Mutex<State>,
+}
+
+/// Everything that changes, behind one lock.
+///
+/// No user code runs while it is held: wakers are woken, and any waker or
+/// task that might be the last of its kind is dropped, after it is released.
+struct State {
+    /// `base` plus the virtual time elapsed.
+    now: Instant,
+    /// Registered timers, by deadline, then creation order. Every deadline
+    /// here is later than `now`: time never passes a registered timer.
+    timers: Timers,
+    /// Woken tasks (and the `block_on` future), first in, first out.
+    queue: VecDeque<Runnable>,
+    /// Every spawned task not yet finished, so that the simulation can drop
+    /// them when it shuts down.
+    tasks: Tasks,
+    /// Set when the last `Sim` is dropped: from then on nothing registers,
+    /// queues or spawns.
+    shut_down: bool,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No user code runs under the lock, so a poisoned state is still
+        // consistent; keep going rather than turn one panic into many.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The virtual time, read without the lock when it can be.
+    fn now(&self) -> Instant {
+        match self.elapsed_nanos.load(Ordering::Acquire) {
+            u64::MAX => self.lock().now,
+            nanos => self.base + Duration::from_nanos(nanos),
+        }
+    }
+
+    /// Whether the clock has certainly reached `deadline`, without the lock.
+    /// `false` may be stale: ask `State::now` to be sure.
+    fn reached(&self, deadline: Instant) -> bool {
+        match deadline.checked_duration_since(self.base) {
+            Some(offset) => offset.as_nanos() <= self.elapsed_nanos.load(Ordering::Acquire).into(),
+            None => true,
+        }
+    }
+
+    /// Moves the clock to `now`; called under the lock.
+    fn set_now(&self, state: &mut State, now: Instant) {
+        state.now = now;
+        let nanos = (now - self.base).as_nanos();
+        let nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
+        self.elapsed_nanos.store(nanos, Ordering::Release);
+    }
+
+    /// Drops every unfinished task, which completes its `JoinHandle` as
+    /// cancelled, and every timer; leaves nothing that refers back here.
+    fn shut_down(&self) {
+        let mut state = self.lock();
+        state.shut_down = true;
+        let wakers = state.timers.take_all();
+        let queue = core::mem::take(&mut state.queue);
+        let tasks = state.tasks.take_all();
+        drop(state);
+        drop((wakers, queue));
+        for task in tasks {
+            task.cancel();
+        }
+    }
+}
+
+impl Sim {
+    /// Creates a simulation whose virtual clock starts at the current
+    /// `Instant`, with no timers and no tasks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stagger::prelude::*;
+    /// use stagger::sim::Sim;
+    ///
+    /// let sim = Sim::new();
+    /// assert_eq!(sim.elapsed(), Duration::ZERO);
+    /// // Clones share the simulation.
+    /// let other = sim.clone();
+    /// other.block_on(other.sleep(Duration::from_secs(5)));
+    /// assert_eq!(sim.elapsed(), Duration::from_secs(5));
+    /// ```
+    pub fn new() -> Self {
+        let base = Instant::now();
+        let inner = Arc::new(Inner {
+            base,
+            elapsed_nanos: AtomicU64::new(0),
+            next_seq: AtomicU64::new(0),
+            running: AtomicBool::new(false),
+            state: Mutex::new(State {
+                now: base,
+                timers: Timers::new(base),
+                queue: VecDeque::new(),
+                tasks: Tasks::default(),
+                shut_down: false,
+            }),
+        });
+        Sim {
+            handle: Arc::new(Handle(inner)),
+        }
+    }
+
+    /// The virtual time elapsed since [`Sim::new`]: `now() - base`.
+    ///
+    /// It is the same on every run of a deterministic program, unlike the
+    /// `Instant`s [`now`](Sleeper::now) returns, whose base is the real time
+    /// the simulation was created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stagger::prelude::*;
+    /// use stagger::sim::Sim;
+    ///
+    /// let sim = Sim::new();
+    /// sim.block_on(async {
+    ///     sim.sleep(Duration::from_millis(1500)).await;
+    ///     sim.sleep(Duration::from_millis(500)).await;
+    /// });
+    /// assert_eq!(sim.elapsed(), Duration::from_secs(2));
+    /// ```
+    pub fn elapsed(&self) -> Duration {
+        self.inner().now() - self.inner().base
+    }
+
+    /// How many timers are pending: sleeps polled at least once, not yet
+    /// fired and not yet dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::future::{Either, select};
+    /// use stagger::prelude::*;
+    /// use stagger::sim::Sim;
+    ///
+    /// let sim = Sim::new();
+    /// sim.block_on(async {
+    ///     let long = sim.sleep(Duration::from_secs(60));
+    ///     let short = sim.sleep(Duration::from_secs(1));
+    ///     let won = select(long, short).await;
+    ///     assert!(matches!(won, Either::Right(_)));
+    ///     assert_eq!(sim.pending_timers(), 1); // `long`, held by `won`
+    /// });
+    /// assert_eq!(sim.pending_timers(), 0); // dropped with `won`
+    /// ```
+    pub fn pending_timers(&self) -> usize {
+        self.inner().lock().timers.len()
+    }
+
+    /// How many spawned tasks have not finished yet, whether runnable or
+    /// waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stagger::prelude::*;
+    /// use stagger::sim::Sim;
+    ///
+    /// let sim = Sim::new();
+    /// sim.spawn(sim.sleep(Duration::from_secs(10))).detach();
+    /// assert_eq!(sim.pending_tasks(), 1); // spawned; runs in a `block_on`
+    /// sim.block_on(sim.sleep(Duration::from_secs(10)));
+    /// assert_eq!(sim.pending_tasks(), 0);
+    /// ```
+    pub fn pending_tasks(&self) -> usize {
+        self.inner().lock().tasks.len()
+    }
+
+    fn inner(&self) -> &Arc<Inner> {
+        &self.handle.0
+    }
+}
+
+impl Default for Sim {
+    /// Same as [`Sim::new`].
+    fn default() -> Self {
+        Sim::new()
+    }
+}
+
+impl fmt::Debug for Sim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.inner().lock();
+        let elapsed = state.now - self.inner().base;
+        let (timers, tasks) = (state.timers.len(), state.tasks.len());
+        drop(state);
+        f.debug_struct("Sim")
+            .field("elapsed", &elapsed)
+            .field("pending_timers", &timers)
+            .field("pending_tasks", &tasks)
+            .field("running", &self.inner().running.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+// ===== backend traits =====
+
+impl Sleeper for Sim {
+    type Sleep = SimSleep;
+
+    /// Returns a sleep until `now() + dur` in virtual time; it never fires
+    /// if that does not fit in an `Instant`.
+    fn sleep(&self, dur: Duration) -> SimSleep {
+        let deadline = self.inner().now().checked_add(dur);
+        SimSleep::new(self.inner(), deadline)
+    }
+
+    /// Returns a sleep until `deadline` in virtual time; a deadline already
+    /// reached fires at the first poll.
+    fn sleep_until(&self, deadline: Instant) -> SimSleep {
+        SimSleep::new(self.inner(), Some(deadline))
+    }
+
+    /// The virtual time: the `Instant` of [`Sim::new`] plus
+    /// [`elapsed`](Sim::elapsed).
+    fn now(&self) -> Instant {
+        self.inner().now()
+    }
+}
+
+impl Spawn for Sim {
+    /// Queues `task` on the simulation; it runs when a
+    /// [`block_on`](Runtime::block_on) drives the simulation, and stays
+    /// queued until then.
+    fn spawn_detached<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        executor::spawn(self.inner(), Box::pin(task));
+    }
+}
+
+impl Runtime for Sim {
+    /// Runs `future`, and every spawned task, on the current thread,
+    /// advancing virtual time whenever none of them can make progress, until
+    /// `future` completes.
+    ///
+    /// # Panics
+    ///
+    /// On deadlock, when nested in a `block_on` of the same simulation, and
+    /// when a task given to [`spawn_detached`](Spawn::spawn_detached)
+    /// panics; see [`Sim`].
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        executor::block_on(self.inner(), future)
+    }
+}

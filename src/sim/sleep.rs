@@ -1,0 +1,172 @@
+//! [`SimSleep`]: a timer on a [`Sim`]'s virtual clock.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::Inner;
+
+/// Future returned by [`Sim`](super::Sim)'s [`Sleeper`](crate::Sleeper) methods:
+/// completes once the simulation's virtual clock reaches its deadline.
+///
+/// The deadline and the sequence number that orders it among equal deadlines
+/// are fixed when the sleep is created. The timer is registered with the
+/// simulation at the first poll that finds the deadline still ahead, and
+/// fires when a [`block_on`](crate::Runtime::block_on) of the simulation
+/// advances time to it. A sleep without a deadline (one too far away for an
+/// `Instant`) never fires and registers nothing.
+///
+/// A `SimSleep` can be created anywhere and polled by any executor, but only
+/// a `block_on` of its own simulation moves the clock that fires it; once
+/// that simulation is dropped, a pending sleep never completes.
+///
+/// # Cancellation
+///
+/// Dropping the sleep removes its timer from the simulation, so a dropped
+/// sleep never moves virtual time. Dropping it after it fired does nothing.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::sim::{Sim, SimSleep};
+///
+/// let sim = Sim::new();
+/// let sleep: SimSleep = sim.sleep(Duration::from_secs(30));
+/// assert_eq!(sleep.deadline(), Some(sim.now() + Duration::from_secs(30)));
+/// sim.block_on(sleep);
+/// assert_eq!(sim.elapsed(), Duration::from_secs(30));
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct SimSleep {
+    sim: Arc<Inner>,
+    // `None`: unreachable, never fires.
+    deadline: Option<Instant>,
+    ticket: Ticket,
+}
+
+/// A timer's sequence number and whether it was registered, in one word:
+/// a `SimSleep` is 32 bytes, and a million of them are polled at once.
+#[derive(Clone, Copy)]
+struct Ticket(u64);
+
+impl Ticket {
+    fn new(seq: u64) -> Self {
+        Ticket(seq << 1)
+    }
+
+    fn seq(self) -> u64 {
+        self.0 >> 1
+    }
+
+    /// Whether the timer was registered; it may have fired since, which the
+    /// clock tells.
+    fn registered(self) -> bool {
+        self.0 & 1 == 1
+    }
+
+    fn register(&mut self) {
+        self.0 |= 1;
+    }
+
+    fn unregister(&mut self) {
+        self.0 &= !1;
+    }
+}
+
+impl SimSleep {
+    pub(super) fn new(sim: &Arc<Inner>, deadline: Option<Instant>) -> Self {
+        SimSleep {
+            sim: Arc::clone(sim),
+            deadline,
+            ticket: Ticket::new(sim.next_seq.fetch_add(1, Ordering::Relaxed)),
+        }
+    }
+
+    /// The virtual instant this sleep completes at, or `None` if it never
+    /// completes because the deadline does not fit in an `Instant`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stagger::prelude::*;
+    /// use stagger::sim::Sim;
+    ///
+    /// let sim = Sim::new();
+    /// let at = sim.now() + Duration::from_secs(1);
+    /// assert_eq!(sim.sleep_until(at).deadline(), Some(at));
+    /// assert_eq!(sim.sleep(Duration::MAX).deadline(), None);
+    /// ```
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+impl Future for SimSleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let Some(deadline) = this.deadline else {
+            return Poll::Pending;
+        };
+        // Time reaches a registered deadline only by firing its timer, which
+        // removes it: once it is reached, there is nothing to deregister.
+        // The common case needs no lock.
+        if this.sim.reached(deadline) {
+            this.ticket.unregister();
+            return Poll::Ready(());
+        }
+        let mut state = this.sim.lock();
+        if state.now >= deadline {
+            drop(state);
+            this.ticket.unregister();
+            return Poll::Ready(());
+        }
+        if state.shut_down {
+            // Its clock will never move again.
+        } else if this.ticket.registered() {
+            state.timers.set_waker(this.ticket.seq(), cx.waker());
+        } else {
+            let waker = cx.waker().clone();
+            state.timers.insert(deadline, this.ticket.seq(), waker);
+            this.ticket.register();
+        }
+        let garbage = state.timers.take_garbage();
+        drop(state);
+        // Dropping wakers can run arbitrary code: not under the lock.
+        drop(garbage);
+        Poll::Pending
+    }
+}
+
+impl Drop for SimSleep {
+    fn drop(&mut self) {
+        let (true, Some(deadline)) = (self.ticket.registered(), self.deadline) else {
+            return;
+        };
+        let mut state = self.sim.lock();
+        // A deadline reached has fired: its timer is already gone. After a
+        // shutdown, so are all the others.
+        if state.now < deadline && !state.shut_down {
+            state.timers.cancel(self.ticket.seq());
+        }
+        let garbage = state.timers.take_garbage();
+        drop(state);
+        drop(garbage);
+    }
+}
+
+impl fmt::Debug for SimSleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimSleep")
+            .field("deadline", &self.deadline)
+            .field("seq", &self.ticket.seq())
+            .field("registered", &self.ticket.registered())
+            .finish()
+    }
+}

@@ -1,0 +1,756 @@
+//! `stagger::sim::Sim`: virtual time, exact timestamps, deterministic order,
+//! and the executor's task and failure behaviour.
+
+use std::future::{Future, pending};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::future::{Either, poll_fn, select};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use stagger::prelude::*;
+use stagger::sim::{Sim, SimSleep};
+
+/// Far above what any test here takes in wall time; only a real sleep or a
+/// hang exceeds it.
+const WALL: Duration = Duration::from_secs(1);
+
+/// Returns `Pending` once, waking itself: lets every other runnable task go
+/// first.
+async fn yield_now() {
+    let mut yielded = false;
+    poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await;
+}
+
+/// The panic message of a caught panic.
+fn message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("")
+}
+
+#[test]
+fn handle_traits() {
+    fn assert_traits<T: Clone + std::fmt::Debug + Default + Send + Sync + 'static>() {}
+    fn assert_sleep<T: Future<Output = ()> + std::fmt::Debug + Send + Unpin + 'static>() {}
+    assert_traits::<Sim>();
+    assert_sleep::<SimSleep>();
+    let sim = Sim::default();
+    let debug = format!("{sim:?}");
+    assert!(
+        debug.starts_with("Sim {") && debug.contains("elapsed"),
+        "{debug}"
+    );
+    assert!(format!("{:?}", sim.sleep(Duration::ZERO)).starts_with("SimSleep {"));
+}
+
+// ===== virtual time =====
+
+#[test]
+fn virtual_time_jumps() {
+    let wall = Instant::now();
+    let sim = Sim::new();
+    let start = sim.now();
+    let delays = sim.block_on(stagger::wait_n(&sim, 10, Duration::from_secs(10)));
+    assert_eq!(delays.len(), 10);
+    assert!(delays.is_sorted());
+    let longest = *delays.last().unwrap();
+    assert_eq!(sim.now() - start, longest);
+    assert_eq!(sim.elapsed(), longest);
+    assert!(
+        wall.elapsed() < WALL,
+        "took {:?} of wall time",
+        wall.elapsed()
+    );
+}
+
+#[test]
+fn measure_time_is_exact() {
+    for seed in 0..5 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let m = stagger::measure_time_with(&Sim::new(), &mut rng, 100, Duration::from_secs(10));
+        assert_eq!(m.total, m.longest, "seed {seed}: {m:?}");
+        assert_eq!(m.lateness, Duration::ZERO);
+    }
+    let m = stagger::measure_time(&Sim::new(), 50, stagger::DEFAULT_MAX_DELAY);
+    assert_eq!((m.total, m.lateness), (m.longest, Duration::ZERO));
+}
+
+#[test]
+fn task_wait_n_is_exact_and_matches_wait_n() {
+    let max = Duration::from_secs(3600);
+    let sim = Sim::new();
+    let spawned = sim.block_on(stagger::task_wait_n_with(
+        &sim,
+        &mut StdRng::seed_from_u64(3),
+        200,
+        max,
+    ));
+    assert_eq!(sim.elapsed(), *spawned.last().unwrap());
+    assert_eq!(sim.pending_tasks(), 0);
+    let sim = Sim::new();
+    let inline = sim.block_on(stagger::wait_n_with(
+        &sim,
+        &mut StdRng::seed_from_u64(3),
+        200,
+        max,
+    ));
+    assert_eq!(spawned, inline);
+}
+
+#[test]
+fn each_completion_happens_at_its_deadline() {
+    let sim = Sim::new();
+    let start = sim.now();
+    let mut stream = stagger::as_completed(&sim, 100, Duration::from_secs(60));
+    sim.block_on(async {
+        let mut last = Duration::ZERO;
+        while let Some(delay) = stream.next().await {
+            assert_eq!(sim.now() - start, delay);
+            assert!(delay >= last, "completed out of order");
+            last = delay;
+        }
+    });
+}
+
+#[test]
+fn ten_year_delays_run_instantly() {
+    let wall = Instant::now();
+    let sim = Sim::new();
+    let ten_years = Duration::from_secs(10 * 365 * 24 * 3600);
+    let delays = sim.block_on(stagger::task_wait_n(&sim, 5, ten_years));
+    assert_eq!(sim.elapsed(), *delays.last().unwrap());
+    assert!(wall.elapsed() < WALL);
+}
+
+#[test]
+fn time_stands_still_while_tasks_can_run() {
+    let sim = Sim::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    sim.block_on(async {
+        let busy = sim.spawn({
+            let (sim, seen) = (sim.clone(), Arc::clone(&seen));
+            async move {
+                for _ in 0..100 {
+                    seen.lock().unwrap().push(sim.elapsed());
+                    yield_now().await;
+                }
+            }
+        });
+        sim.sleep(Duration::from_secs(1)).await;
+        busy.await;
+    });
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 100);
+    assert!(seen.iter().all(|&t| t == Duration::ZERO), "{seen:?}");
+    assert_eq!(sim.elapsed(), Duration::from_secs(1));
+}
+
+#[test]
+fn past_and_zero_deadlines_fire_at_first_poll() {
+    let sim = Sim::new();
+    sim.block_on(async {
+        sim.sleep(Duration::from_secs(2)).await;
+        let past = sim.now() - Duration::from_secs(1);
+        let mut sleep = sim.sleep_until(past);
+        assert!(futures::poll!(&mut sleep).is_ready());
+        assert!(futures::poll!(sim.sleep(Duration::ZERO)).is_ready());
+        // Created before the clock moved, polled after its deadline.
+        let early = sim.sleep(Duration::from_secs(1));
+        sim.sleep(Duration::from_secs(5)).await;
+        assert!(futures::poll!(early).is_ready());
+    });
+    assert_eq!(sim.elapsed(), Duration::from_secs(7));
+    assert_eq!(sim.pending_timers(), 0);
+}
+
+#[test]
+fn unreachable_deadline_never_fires() {
+    let sim = Sim::new();
+    let never = sim.sleep(Duration::MAX);
+    assert_eq!(never.deadline(), None);
+    let won = sim.block_on(select(never, sim.sleep(Duration::from_millis(20))));
+    assert!(matches!(won, Either::Right(_)));
+    assert_eq!(sim.elapsed(), Duration::from_millis(20));
+    // Huge but representable: fires, in virtual time.
+    sim.block_on(stagger::wait_random(
+        &sim,
+        Duration::from_secs(u64::MAX / 4),
+    ));
+}
+
+#[test]
+#[should_panic(expected = "deadlock")]
+fn unreachable_deadline_alone_is_a_deadlock() {
+    let sim = Sim::new();
+    sim.block_on(sim.sleep(Duration::MAX));
+}
+
+// ===== order and determinism =====
+
+#[test]
+fn equal_deadlines_fire_in_creation_order() {
+    let sim = Sim::new();
+    let at = sim.now() + Duration::from_secs(1);
+    let order = Arc::new(Mutex::new(Vec::new()));
+    // Created 0..5, spawned (and so first polled and registered) 4..=0.
+    let sleeps: Vec<SimSleep> = (0..5).map(|_| sim.sleep_until(at)).collect();
+    let mut handles = Vec::new();
+    for (i, sleep) in sleeps.into_iter().enumerate().rev() {
+        let order = Arc::clone(&order);
+        handles.push(sim.spawn(async move {
+            sleep.await;
+            order.lock().unwrap().push(i);
+        }));
+    }
+    sim.block_on(async {
+        for handle in handles {
+            handle.await;
+        }
+    });
+    assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3, 4]);
+    assert_eq!(sim.elapsed(), Duration::from_secs(1));
+}
+
+#[test]
+fn spawned_sleeps_until_one_deadline_finish_in_spawn_order() {
+    let sim = Sim::new();
+    let at = sim.now() + Duration::from_millis(250);
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let handles: Vec<_> = (0..20)
+        .map(|i| {
+            let (sim, order) = (sim.clone(), Arc::clone(&order));
+            sim.clone().spawn(async move {
+                sim.sleep_until(at).await;
+                order.lock().unwrap().push(i);
+            })
+        })
+        .collect();
+    sim.block_on(futures::future::join_all(handles));
+    assert_eq!(*order.lock().unwrap(), (0..20).collect::<Vec<_>>());
+}
+
+#[test]
+fn completions_are_ascending_under_ties() {
+    // 3 ns of range for 2000 waiters: nearly all tie, and each completes at
+    // its own deadline, so the stream itself is sorted.
+    let (n, max) = (2000, Duration::from_nanos(3));
+    let sim = Sim::new();
+    let stream = stagger::as_completed_with(&sim, &mut StdRng::seed_from_u64(4), n, max);
+    let got: Vec<Duration> = sim.block_on(stream.collect());
+    assert_eq!(got.len(), n);
+    assert!(got.is_sorted());
+    assert_eq!(sim.elapsed(), got[n - 1]);
+}
+
+/// Every completion, in order, with the virtual time it happened at
+/// (relative to the simulation's start: each `Sim` starts at its own
+/// `Instant`).
+fn completion_log(seed: u64) -> Vec<(Duration, Duration)> {
+    let sim = Sim::new();
+    let start = sim.now();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut stream = stagger::as_completed_with(&sim, &mut rng, 500, Duration::from_secs(10));
+    sim.block_on(async {
+        let mut log = Vec::new();
+        while let Some(delay) = stream.next().await {
+            log.push((delay, sim.now() - start));
+        }
+        log
+    })
+}
+
+#[test]
+fn same_seed_same_order_and_timestamps() {
+    let a = completion_log(21);
+    let b = completion_log(21);
+    assert_eq!(a.len(), 500);
+    assert_eq!(a, b);
+    assert!(a.iter().all(|&(delay, at)| delay == at), "late completion");
+    assert_ne!(a, completion_log(22));
+}
+
+#[test]
+fn same_seed_same_spawned_order() {
+    let run = |seed| {
+        let sim = Sim::new();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let tasks: Vec<_> = (0..100)
+            .map(|i| {
+                let delay = Duration::from_millis(rng.random_range(0..50));
+                let (sim, log) = (sim.clone(), Arc::clone(&log));
+                sim.clone().spawn(async move {
+                    sim.sleep(delay).await;
+                    log.lock().unwrap().push((i, sim.elapsed()));
+                })
+            })
+            .collect();
+        sim.block_on(futures::future::join_all(tasks));
+        Arc::try_unwrap(log).unwrap().into_inner().unwrap()
+    };
+    assert_eq!(run(8), run(8));
+}
+
+// ===== cancellation =====
+
+#[test]
+fn dropped_sleep_deregisters() {
+    let sim = Sim::new();
+    let long = sim.sleep(Duration::from_secs(3600));
+    let short = sim.sleep(Duration::from_secs(1));
+    let won = sim.block_on(async {
+        let won = select(long, short).await;
+        assert_eq!(sim.pending_timers(), 1);
+        won
+    });
+    assert!(matches!(won, Either::Right(_)));
+    drop(won);
+    assert_eq!(sim.pending_timers(), 0);
+    // Nothing left to fire: waiting on nothing is a deadlock, at once, and
+    // the clock did not jump to the dropped timer.
+    let caught = catch_unwind(AssertUnwindSafe(|| sim.block_on(pending::<()>()))).unwrap_err();
+    assert!(message(caught.as_ref()).contains("deadlock"));
+    assert_eq!(sim.elapsed(), Duration::from_secs(1));
+}
+
+#[test]
+#[should_panic(expected = "deadlock")]
+fn dropped_sleep_then_waiting_on_nothing_panics() {
+    let sim = Sim::new();
+    let won = sim.block_on(select(
+        sim.sleep(Duration::from_secs(3600)),
+        sim.sleep(Duration::from_secs(1)),
+    ));
+    drop(won);
+    sim.block_on(pending::<()>());
+}
+
+#[test]
+fn dropped_wait_n_leaves_no_timers() {
+    let sim = Sim::new();
+    sim.block_on(async {
+        let wait = stagger::wait_n(&sim, 100, Duration::from_secs(10));
+        let timeout = sim.sleep(Duration::from_millis(1));
+        match select(Box::pin(wait), timeout).await {
+            Either::Left(_) => panic!("100 waiters over 10 s all finished within 1 ms"),
+            Either::Right(((), wait)) => {
+                assert!(sim.pending_timers() > 90);
+                drop(wait);
+            }
+        }
+        assert_eq!(sim.pending_timers(), 0);
+    });
+}
+
+#[test]
+fn dropped_task_wait_n_cancels_its_tasks() {
+    let sim = Sim::new();
+    sim.block_on(async {
+        {
+            let wait = pin!(stagger::task_wait_n(&sim, 100, Duration::from_secs(10)));
+            let timeout = pin!(sim.sleep(Duration::from_millis(1)));
+            assert!(matches!(select(wait, timeout).await, Either::Right(_)));
+        }
+        // Cancelled tasks drop their futures at their next poll.
+        yield_now().await;
+        assert_eq!(sim.pending_tasks(), 0);
+        assert_eq!(sim.pending_timers(), 0);
+    });
+}
+
+#[test]
+fn many_cancelled_timers_leave_nothing_behind() {
+    let sim = Sim::new();
+    sim.block_on(async {
+        let keep = sim.sleep(Duration::from_secs(1_000_000));
+        let mut keep = pin!(keep);
+        assert!(futures::poll!(keep.as_mut()).is_pending());
+        for _ in 0..5000 {
+            let won = select(
+                sim.sleep(Duration::from_secs(3600)),
+                sim.sleep(Duration::from_millis(1)),
+            )
+            .await;
+            assert!(matches!(won, Either::Right(_)));
+        }
+        assert_eq!(sim.pending_timers(), 1);
+        assert_eq!(sim.elapsed(), Duration::from_secs(5));
+        keep.await;
+    });
+    assert_eq!(sim.elapsed(), Duration::from_secs(1_000_000));
+    assert_eq!(sim.pending_timers(), 0);
+}
+
+#[test]
+fn a_sleep_moved_to_another_task_wakes_that_task() {
+    let sim = Sim::new();
+    sim.block_on(async {
+        let mut sleep = sim.sleep(Duration::from_secs(3));
+        // Registered with the block_on future's waker...
+        assert!(futures::poll!(&mut sleep).is_pending());
+        // ...then awaited by a task: the task must be the one woken.
+        let task = sim.spawn(sleep);
+        task.await;
+    });
+    assert_eq!(sim.elapsed(), Duration::from_secs(3));
+}
+
+#[test]
+fn sleeps_outliving_their_sim_stay_pending() {
+    let sim = Sim::new();
+    let mut registered = sim.sleep(Duration::from_secs(1));
+    let mut fresh = sim.sleep(Duration::from_secs(1));
+    sim.block_on(async {
+        assert!(futures::poll!(&mut registered).is_pending());
+    });
+    drop(sim);
+    futures::executor::block_on(async {
+        assert!(futures::poll!(&mut registered).is_pending());
+        assert!(futures::poll!(&mut fresh).is_pending());
+    });
+}
+
+/// Counts drops, to show a task's future is gone.
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counted_task(
+    sim: &Sim,
+    finished: &Arc<AtomicUsize>,
+    dropped: &Arc<AtomicUsize>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let sleep = sim.sleep(Duration::from_secs(30));
+    let finished = Arc::clone(finished);
+    let guard = DropCounter(Arc::clone(dropped));
+    async move {
+        let _guard = guard;
+        sleep.await;
+        finished.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn dropped_handle_cancels_task() {
+    let sim = Sim::new();
+    let (finished, dropped) = (Arc::default(), Arc::default());
+    sim.block_on(async {
+        let handle = sim.spawn(counted_task(&sim, &finished, &dropped));
+        sim.sleep(Duration::from_secs(5)).await;
+        assert_eq!(sim.pending_timers(), 1, "the task is not sleeping");
+        drop(handle);
+        sim.sleep(Duration::from_secs(100)).await;
+    });
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        0,
+        "the dropped task ran on"
+    );
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "its future was not dropped"
+    );
+    assert_eq!((sim.pending_tasks(), sim.pending_timers()), (0, 0));
+}
+
+#[test]
+fn detached_task_completes() {
+    let sim = Sim::new();
+    let (finished, dropped) = (Arc::default(), Arc::default());
+    sim.block_on(async {
+        sim.spawn(counted_task(&sim, &finished, &dropped)).detach();
+        sim.sleep(Duration::from_secs(100)).await;
+    });
+    assert_eq!(finished.load(Ordering::SeqCst), 1);
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    assert_eq!(sim.pending_tasks(), 0);
+}
+
+#[test]
+fn dropping_the_sim_cancels_pending_tasks() {
+    let sim = Sim::new();
+    let (finished, dropped) = (Arc::default(), Arc::default());
+    let handle = sim.spawn(counted_task(&sim, &finished, &dropped));
+    sim.block_on(sim.sleep(Duration::from_secs(1)));
+    drop(sim);
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    let err = futures::executor::block_on(handle.try_join()).unwrap_err();
+    assert!(err.is_cancelled());
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+}
+
+// ===== tasks across block_on calls =====
+
+#[test]
+fn spawned_tasks_wait_for_a_block_on() {
+    let sim = Sim::new();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&ran);
+    sim.spawn(async move {
+        counter.fetch_add(1, Ordering::SeqCst);
+    })
+    .detach();
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    assert_eq!(sim.pending_tasks(), 1);
+    sim.block_on(async {});
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    assert_eq!(sim.pending_tasks(), 0);
+}
+
+#[test]
+fn spawned_tasks_continue_across_block_on_calls() {
+    let sim = Sim::new();
+    let at = Arc::new(Mutex::new(None));
+    let handle = sim.spawn({
+        let (sim, at) = (sim.clone(), Arc::clone(&at));
+        async move {
+            sim.sleep(Duration::from_secs(5)).await;
+            *at.lock().unwrap() = Some(sim.elapsed());
+            7
+        }
+    });
+    sim.block_on(sim.sleep(Duration::from_secs(1)));
+    assert_eq!(sim.elapsed(), Duration::from_secs(1));
+    assert_eq!(*at.lock().unwrap(), None);
+    assert_eq!((sim.pending_tasks(), sim.pending_timers()), (1, 1));
+    // The next block_on picks it up where it left off.
+    assert_eq!(sim.block_on(handle), 7);
+    assert_eq!(*at.lock().unwrap(), Some(Duration::from_secs(5)));
+    assert_eq!(sim.elapsed(), Duration::from_secs(5));
+}
+
+#[test]
+fn block_on_returns_before_runnable_tasks_finish() {
+    let sim = Sim::new();
+    let handle = sim.spawn({
+        let sim = sim.clone();
+        async move {
+            sim.sleep(Duration::from_secs(2)).await;
+        }
+    });
+    sim.block_on(async {});
+    assert!(!handle.is_finished());
+    sim.block_on(sim.sleep(Duration::from_secs(3)));
+    assert!(handle.is_finished());
+}
+
+#[test]
+fn join_handle_output_and_panics() {
+    let sim = Sim::new();
+    let out = sim.block_on(async {
+        let a = sim.spawn(async { 40 });
+        let b = sim.spawn(async { 2 });
+        a.await + b.await
+    });
+    assert_eq!(out, 42);
+
+    let err = sim
+        .block_on(async { sim.spawn(async { panic!("boom") }).try_join().await })
+        .unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(err.to_string(), "task panicked: boom");
+
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        sim.block_on(async { sim.spawn(async { panic!("boom") }).await })
+    }))
+    .unwrap_err();
+    assert_eq!(message(caught.as_ref()), "boom");
+    // The simulation is still usable after a panic.
+    assert_eq!(sim.block_on(async { sim.spawn(async { 1 }).await }), 1);
+}
+
+#[test]
+fn detached_raw_task_panic_leaves_block_on() {
+    let sim = Sim::new();
+    sim.spawn_detached(async { panic!("raw task") });
+    let caught = catch_unwind(AssertUnwindSafe(|| sim.block_on(pending::<()>()))).unwrap_err();
+    assert_eq!(message(caught.as_ref()), "raw task");
+    assert_eq!(sim.pending_tasks(), 0);
+    sim.block_on(sim.sleep(Duration::from_secs(1)));
+}
+
+// ===== failures =====
+
+#[test]
+#[should_panic(expected = "deadlock")]
+fn waiting_on_nothing_is_a_deadlock() {
+    Sim::new().block_on(pending::<()>());
+}
+
+#[test]
+fn deadlock_message_explains() {
+    let sim = Sim::new();
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        sim.block_on(async {
+            let (_tx, rx) = futures::channel::oneshot::channel::<()>();
+            rx.await
+        })
+    }))
+    .unwrap_err();
+    let message = message(caught.as_ref());
+    assert!(
+        message.starts_with(
+            "stagger::sim::Sim deadlock: the future passed to block_on is waiting, \
+             but no task can run and no timer is pending"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn tasks_waiting_on_each_other_are_a_deadlock() {
+    let sim = Sim::new();
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    sim.spawn(async move {
+        let _ = rx.await;
+    })
+    .detach();
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        sim.block_on(async {
+            sim.sleep(Duration::from_secs(1)).await;
+            pending::<()>().await;
+        })
+    }))
+    .unwrap_err();
+    assert!(message(caught.as_ref()).contains("deadlock"));
+    assert_eq!(sim.elapsed(), Duration::from_secs(1));
+    drop(tx);
+    sim.block_on(async {});
+    assert_eq!(sim.pending_tasks(), 0);
+}
+
+#[test]
+fn nested_block_on_panics() {
+    let sim = Sim::new();
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        sim.block_on(async { sim.block_on(async {}) });
+    }))
+    .unwrap_err();
+    assert!(message(caught.as_ref()).contains("nested"), "{caught:?}");
+    // The outer block_on unwound cleanly: the Sim still works.
+    sim.block_on(sim.sleep(Duration::from_secs(1)));
+}
+
+#[test]
+fn nested_block_on_in_a_task_panics() {
+    let sim = Sim::new();
+    let inner = sim.clone();
+    let err = sim
+        .block_on(
+            sim.spawn(async move { inner.block_on(async {}) })
+                .try_join(),
+        )
+        .unwrap_err();
+    assert!(err.is_panic());
+    assert!(err.to_string().contains("nested"), "{err}");
+}
+
+#[test]
+fn another_sim_can_run_inside() {
+    let (outer, inner) = (Sim::new(), Sim::new());
+    outer.block_on(async {
+        inner.block_on(inner.sleep(Duration::from_secs(2)));
+        outer.sleep(Duration::from_secs(1)).await;
+    });
+    assert_eq!(inner.elapsed(), Duration::from_secs(2));
+    assert_eq!(outer.elapsed(), Duration::from_secs(1));
+}
+
+#[test]
+fn wakers_work_from_other_threads() {
+    let sim = Sim::new();
+    sim.block_on(async {
+        let mut polls = 0;
+        poll_fn(|cx| {
+            polls += 1;
+            if polls == 2 {
+                return Poll::Ready(());
+            }
+            let waker = cx.waker().clone();
+            std::thread::spawn(move || waker.wake()).join().unwrap();
+            Poll::Pending
+        })
+        .await;
+        // And a spawned task's waker, woken on another thread.
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let task = sim.spawn(rx);
+        yield_now().await;
+        std::thread::spawn(move || tx.send(5))
+            .join()
+            .unwrap()
+            .unwrap();
+        assert_eq!(task.await, Ok(5));
+    });
+}
+
+#[test]
+fn runs_on_another_thread() {
+    let sim = Sim::new();
+    let remote = sim.clone();
+    let delays = std::thread::spawn(move || {
+        remote.block_on(stagger::wait_n(&remote, 10, Duration::from_secs(1)))
+    })
+    .join()
+    .unwrap();
+    assert_eq!(sim.elapsed(), *delays.last().unwrap());
+}
+
+// ===== scale (ignored by default) =====
+
+/// The scale tests take it, so that they run one at a time: run side by side
+/// on two cores, they would time each other's allocations.
+static SCALE: Mutex<()> = Mutex::new(());
+
+#[test]
+#[ignore = "scale: run with cargo test --release --test sim -- --ignored --nocapture"]
+fn million_waiters() {
+    let _one_at_a_time = SCALE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = StdRng::seed_from_u64(1);
+    let wall = Instant::now();
+    let m = stagger::measure_time_with(&Sim::new(), &mut rng, 1_000_000, Duration::from_secs(10));
+    let took = wall.elapsed();
+    eprintln!("Sim measure_time_with(1_000_000 waiters, 10 s): {took:?} wall, {m:?}");
+    assert_eq!(m.total, m.longest);
+    assert_eq!(m.lateness, Duration::ZERO);
+}
+
+#[test]
+#[ignore = "scale: run with cargo test --release --test sim -- --ignored --nocapture"]
+fn million_tasks() {
+    let _one_at_a_time = SCALE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = StdRng::seed_from_u64(1);
+    let sim = Sim::new();
+    let wall = Instant::now();
+    let delays = sim.block_on(stagger::task_wait_n_with(
+        &sim,
+        &mut rng,
+        1_000_000,
+        Duration::from_secs(10),
+    ));
+    let took = wall.elapsed();
+    eprintln!("Sim task_wait_n_with(1_000_000 tasks, 10 s): {took:?} wall");
+    assert_eq!(sim.elapsed(), *delays.last().unwrap());
+    assert_eq!(sim.pending_tasks(), 0);
+}
