@@ -66,6 +66,7 @@ macro_rules! conformance {
 }
 
 conformance! {
+    sim => stagger::sim::Sim::new();
     #[cfg(feature = "tokio")]
     tokio => stagger::rt::Tokio;
     #[cfg(feature = "tokio")]

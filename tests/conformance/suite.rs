@@ -1,6 +1,7 @@
 //! Backend-independent tests, each a generic function over a [`Backend`].
 //!
-//! Real time is involved: delays are tens of milliseconds, lower bounds are
+//! Time is read from the backend's own clock: real time on real backends,
+//! virtual time on `Sim`. Delays are tens of milliseconds, lower bounds are
 //! exact (a waiter never finishes before its delay) and upper bounds are
 //! generous, for a shared, noisy 2-core machine.
 
@@ -42,12 +43,13 @@ fn assert_valid(delays: &[Duration], n: usize, max: Duration) {
 }
 
 /// Runs the future `make` creates on `rt` and returns its output with the
-/// real time elapsed since just before its creation (the combinators read
-/// their start when called).
+/// time elapsed on the backend's clock since just before its creation (the
+/// combinators read their start when called). Real time on real backends,
+/// virtual time on `Sim`.
 fn timed<R: Backend, F: Future>(rt: &R, make: impl FnOnce() -> F) -> (F::Output, Duration) {
-    let start = Instant::now();
+    let start = rt.now();
     let output = rt.block_on(make());
-    (output, start.elapsed())
+    (output, rt.now() - start)
 }
 
 /// Races `future` against a 20 ms sleep; the sleep must win.
@@ -374,13 +376,13 @@ pub fn distributions_plug_in<R: Backend>(rt: &R) {
 pub fn as_completed_yields_every_delay<R: Backend>(rt: &R) {
     let (seed, n) = (9, 30);
     // The waiters' shared start is read when the stream is created.
-    let start = Instant::now();
+    let start = rt.now();
     let mut stream = stagger::as_completed_with(rt, &mut StdRng::seed_from_u64(seed), n, MAX);
     assert_eq!(stream.size_hint(), (n, Some(n)));
     let mut seen = rt.block_on(async {
         let mut seen = Vec::new();
         while let Some(delay) = stream.next().await {
-            assert!(start.elapsed() >= delay, "yielded {delay:?} early");
+            assert!(rt.now() - start >= delay, "yielded {delay:?} early");
             seen.push(delay);
         }
         seen
