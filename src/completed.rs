@@ -34,10 +34,11 @@ use crate::sleeper::Sleeper;
 /// ```
 /// use futures::StreamExt;
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
-/// Tokio.block_on(async {
-///     let mut done = stagger::as_completed(&Tokio, 4, Duration::from_millis(10));
+/// let sim = Sim::new();
+/// sim.block_on(async {
+///     let mut done = stagger::as_completed(&sim, 4, Duration::from_millis(10));
 ///     let mut seen = 0;
 ///     while let Some(delay) = done.next().await {
 ///         assert!(delay <= Duration::from_millis(10));
@@ -65,13 +66,14 @@ where
 /// use rand::SeedableRng;
 /// use rand::rngs::StdRng;
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
+/// let sim = Sim::new();
 /// let max = Duration::from_millis(10);
 /// let mut rng = StdRng::seed_from_u64(1);
-/// let mut delays: Vec<_> = Tokio.block_on(stagger::as_completed_with(&Tokio, &mut rng, 5, max).collect());
+/// let mut delays: Vec<_> = sim.block_on(stagger::as_completed_with(&sim, &mut rng, 5, max).collect());
 /// delays.sort();
-/// let expected = Tokio.block_on(stagger::wait_n_with(&Tokio, &mut StdRng::seed_from_u64(1), 5, max));
+/// let expected = sim.block_on(stagger::wait_n_with(&sim, &mut StdRng::seed_from_u64(1), 5, max));
 /// assert_eq!(delays, expected);
 /// ```
 pub fn as_completed_with<S, R>(
@@ -99,11 +101,12 @@ where
 /// use futures::StreamExt;
 /// use stagger::jitter::EqualJitter;
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
+/// let sim = Sim::new();
 /// let t = Duration::from_millis(10);
-/// let stream = stagger::as_completed_from(&Tokio, &mut rand::rng(), 4, EqualJitter::new(t));
-/// let delays: Vec<_> = Tokio.block_on(stream.collect());
+/// let stream = stagger::as_completed_from(&sim, &mut rand::rng(), 4, EqualJitter::new(t));
+/// let delays: Vec<_> = sim.block_on(stream.collect());
 /// assert!(delays.iter().all(|&d| t / 2 <= d && d <= t));
 /// ```
 pub fn as_completed_from<S, R, D>(
@@ -136,9 +139,10 @@ pin_project! {
     /// ```
     /// use futures::Stream;
     /// use stagger::prelude::*;
-    /// use stagger::rt::Tokio;
+    /// use stagger::sim::Sim;
     ///
-    /// let pending = stagger::as_completed(&Tokio, 3, Duration::from_millis(1));
+    /// let sim = Sim::new();
+    /// let pending = stagger::as_completed(&sim, 3, Duration::from_millis(1));
     /// assert_eq!(pending.size_hint(), (3, Some(3)));
     /// ```
     #[must_use = "streams do nothing unless polled"]

@@ -16,9 +16,10 @@
 //!
 //! ```
 //! use stagger::prelude::*;
-//! use stagger::rt::Tokio;
+//! use stagger::sim::Sim;
 //!
-//! let delays = Tokio.block_on(stagger::wait_n(&Tokio, 5, Duration::from_millis(5)));
+//! let sim = Sim::new();
+//! let delays = sim.block_on(stagger::wait_n(&sim, 5, Duration::from_millis(5)));
 //! assert_eq!(delays.len(), 5);
 //! assert!(delays.is_sorted());
 //! ```
@@ -27,10 +28,11 @@
 //!
 //! ```
 //! use stagger::prelude::*;
-//! use stagger::rt::Tokio;
+//! use stagger::sim::Sim;
 //!
-//! # Tokio.block_on(async {
-//! let delay = stagger::wait_random(&Tokio, Duration::from_millis(10)).await;
+//! let sim = Sim::new();
+//! # sim.block_on(async {
+//! let delay = stagger::wait_random(&sim, Duration::from_millis(10)).await;
 //! assert!(delay <= Duration::from_millis(10));
 //! # });
 //! ```
@@ -42,10 +44,11 @@
 //! use rand::SeedableRng;
 //! use rand::rngs::StdRng;
 //! use stagger::prelude::*;
-//! use stagger::rt::Tokio;
+//! use stagger::sim::Sim;
 //!
+//! let sim = Sim::new();
 //! let mut rng = StdRng::seed_from_u64(42);
-//! let delays = Tokio.block_on(stagger::wait_n_with(&Tokio, &mut rng, 3, Duration::from_millis(5)));
+//! let delays = sim.block_on(stagger::wait_n_with(&sim, &mut rng, 3, Duration::from_millis(5)));
 //! # assert_eq!(delays.len(), 3);
 //! ```
 //!

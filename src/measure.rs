@@ -13,9 +13,10 @@ use crate::wait::wait_n_with;
 ///
 /// ```
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
-/// let m = stagger::measure_time(&Tokio, 10, Duration::from_millis(20));
+/// let sim = Sim::new();
+/// let m = stagger::measure_time(&sim, 10, Duration::from_millis(20));
 /// assert_eq!(m.n, 10);
 /// assert!(m.total >= m.longest);
 /// assert_eq!(m.per_task, m.total / 10);
@@ -90,9 +91,10 @@ fn divide(total: Duration, n: usize) -> Duration {
 ///
 /// ```
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
-/// let m = stagger::measure_time(&Tokio, 100, Duration::from_millis(20));
+/// let sim = Sim::new();
+/// let m = stagger::measure_time(&sim, 100, Duration::from_millis(20));
 /// // 100 concurrent waiters take about as long as one.
 /// assert!(m.total < Duration::from_secs(1));
 /// ```
@@ -111,11 +113,12 @@ where
 /// use rand::SeedableRng;
 /// use rand::rngs::StdRng;
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
+/// let sim = Sim::new();
 /// let max = Duration::from_millis(10);
-/// let a = stagger::measure_time_with(&Tokio, &mut StdRng::seed_from_u64(2), 8, max);
-/// let b = stagger::measure_time_with(&Tokio, &mut StdRng::seed_from_u64(2), 8, max);
+/// let a = stagger::measure_time_with(&sim, &mut StdRng::seed_from_u64(2), 8, max);
+/// let b = stagger::measure_time_with(&sim, &mut StdRng::seed_from_u64(2), 8, max);
 /// assert_eq!(a.longest, b.longest); // the same draws; the timings differ
 /// ```
 pub fn measure_time_with<R, G>(rt: &R, rng: &mut G, n: usize, max_delay: Duration) -> Measurement

@@ -26,12 +26,13 @@ use std::time::Instant;
 ///
 /// ```
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
-/// Tokio.block_on(async {
-///     let start = Tokio.now();
-///     Tokio.sleep(Duration::from_millis(5)).await;
-///     assert!(Tokio.now() - start >= Duration::from_millis(5));
+/// let sim = Sim::new();
+/// sim.block_on(async {
+///     let start = sim.now();
+///     sim.sleep(Duration::from_millis(5)).await;
+///     assert!(sim.now() - start >= Duration::from_millis(5));
 /// });
 /// ```
 pub trait Sleeper {

@@ -16,11 +16,12 @@ use crate::task::{self, JoinHandle};
 ///
 /// ```
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
-/// let sum = Tokio.block_on(async {
-///     let a = Tokio.spawn(async { 1 });
-///     let b = Tokio.spawn(async { 2 });
+/// let sim = Sim::new();
+/// let sum = sim.block_on(async {
+///     let a = sim.spawn(async { 1 });
+///     let b = sim.spawn(async { 2 });
 ///     a.await + b.await
 /// });
 /// assert_eq!(sum, 3);
@@ -56,12 +57,13 @@ pub trait Spawn {
 ///
 /// ```
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
+/// let sim = Sim::new();
 /// fn run<R: Runtime>(rt: &R) -> usize {
 ///     rt.block_on(stagger::wait_n(rt, 3, Duration::from_millis(5))).len()
 /// }
-/// assert_eq!(run(&Tokio), 3);
+/// assert_eq!(run(&sim), 3);
 /// ```
 pub trait Runtime: Sleeper + Spawn {
     /// Runs `future` to completion on the current thread and returns its

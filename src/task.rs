@@ -176,9 +176,10 @@ impl<F: Future> Future for Task<F> {
 ///
 /// ```
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
-/// let answer = Tokio.block_on(async { Tokio.spawn(async { 6 * 7 }).await });
+/// let sim = Sim::new();
+/// let answer = sim.block_on(async { sim.spawn(async { 6 * 7 }).await });
 /// assert_eq!(answer, 42);
 /// ```
 #[must_use = "dropping a JoinHandle cancels its task; call `detach()` to let it run"]
@@ -196,13 +197,19 @@ impl<T> JoinHandle<T> {
     /// use std::sync::atomic::{AtomicBool, Ordering};
     /// use std::sync::Arc;
     /// use stagger::prelude::*;
-    /// use stagger::rt::Tokio;
+    /// use stagger::sim::Sim;
     ///
+    /// let sim = Sim::new();
     /// let done = Arc::new(AtomicBool::new(false));
     /// let flag = done.clone();
-    /// Tokio.block_on(async move {
-    ///     Tokio.spawn(async move { flag.store(true, Ordering::SeqCst) }).detach();
-    ///     Tokio.sleep(Duration::from_millis(10)).await;
+    /// let hour = sim.sleep(Duration::from_secs(3600));
+    /// sim.block_on(async {
+    ///     sim.spawn(async move {
+    ///         hour.await;
+    ///         flag.store(true, Ordering::SeqCst);
+    ///     })
+    ///     .detach();
+    ///     sim.sleep(Duration::from_secs(7200)).await;
     /// });
     /// assert!(done.load(Ordering::SeqCst));
     /// ```
@@ -220,10 +227,11 @@ impl<T> JoinHandle<T> {
     ///
     /// ```
     /// use stagger::prelude::*;
-    /// use stagger::rt::Tokio;
+    /// use stagger::sim::Sim;
     ///
-    /// let err = Tokio.block_on(async {
-    ///     Tokio.spawn(async { panic!("boom") }).try_join().await
+    /// let sim = Sim::new();
+    /// let err = sim.block_on(async {
+    ///     sim.spawn(async { panic!("boom") }).try_join().await
     /// })
     /// .unwrap_err();
     /// assert!(err.is_panic());
@@ -240,11 +248,12 @@ impl<T> JoinHandle<T> {
     ///
     /// ```
     /// use stagger::prelude::*;
-    /// use stagger::rt::Tokio;
+    /// use stagger::sim::Sim;
     ///
-    /// Tokio.block_on(async {
-    ///     let task = Tokio.spawn(async {});
-    ///     Tokio.sleep(Duration::from_millis(5)).await;
+    /// let sim = Sim::new();
+    /// sim.block_on(async {
+    ///     let task = sim.spawn(async {});
+    ///     sim.sleep(Duration::from_millis(5)).await;
     ///     assert!(task.is_finished());
     /// });
     /// ```
@@ -314,9 +323,10 @@ pin_project! {
     ///
     /// ```
     /// use stagger::prelude::*;
-    /// use stagger::rt::Tokio;
+    /// use stagger::sim::Sim;
     ///
-    /// let out = Tokio.block_on(async { Tokio.spawn(async { 1 }).try_join().await });
+    /// let sim = Sim::new();
+    /// let out = sim.block_on(async { sim.spawn(async { 1 }).try_join().await });
     /// assert_eq!(out.unwrap(), 1);
     /// ```
     #[must_use = "futures do nothing unless polled; dropping this one cancels the task"]
@@ -344,10 +354,11 @@ impl<T> Future for TryJoin<T> {
 ///
 /// ```
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
-/// let err = Tokio
-///     .block_on(async { Tokio.spawn(async { panic!("no luck") }).try_join().await })
+/// let sim = Sim::new();
+/// let err = sim
+///     .block_on(async { sim.spawn(async { panic!("no luck") }).try_join().await })
 ///     .unwrap_err();
 /// assert!(err.is_panic() && !err.is_cancelled());
 /// assert_eq!(err.to_string(), "task panicked: no luck");

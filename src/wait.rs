@@ -39,9 +39,10 @@ pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(10);
 ///
 /// ```
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
-/// let delay = Tokio.block_on(stagger::wait_random(&Tokio, Duration::from_millis(20)));
+/// let sim = Sim::new();
+/// let delay = sim.block_on(stagger::wait_random(&sim, Duration::from_millis(20)));
 /// assert!(delay <= Duration::from_millis(20));
 /// ```
 pub fn wait_random<S>(sleeper: &S, max_delay: Duration) -> impl Future<Output = Duration> + use<S>
@@ -59,11 +60,12 @@ where
 /// use rand::SeedableRng;
 /// use rand::rngs::StdRng;
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
+/// let sim = Sim::new();
 /// let max = Duration::from_millis(10);
-/// let a = Tokio.block_on(stagger::wait_random_with(&Tokio, &mut StdRng::seed_from_u64(7), max));
-/// let b = Tokio.block_on(stagger::wait_random_with(&Tokio, &mut StdRng::seed_from_u64(7), max));
+/// let a = sim.block_on(stagger::wait_random_with(&sim, &mut StdRng::seed_from_u64(7), max));
+/// let b = sim.block_on(stagger::wait_random_with(&sim, &mut StdRng::seed_from_u64(7), max));
 /// assert_eq!(a, b);
 /// ```
 pub fn wait_random_with<S, R>(
@@ -86,10 +88,11 @@ where
 /// ```
 /// use stagger::jitter::EqualJitter;
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
+/// let sim = Sim::new();
 /// let t = Duration::from_millis(10);
-/// let delay = Tokio.block_on(stagger::wait_random_from(&Tokio, &mut rand::rng(), EqualJitter::new(t)));
+/// let delay = sim.block_on(stagger::wait_random_from(&sim, &mut rand::rng(), EqualJitter::new(t)));
 /// assert!(t / 2 <= delay && delay <= t);
 /// ```
 pub fn wait_random_from<S, R, D>(
@@ -127,9 +130,10 @@ where
 ///
 /// ```
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
-/// let delays = Tokio.block_on(stagger::wait_n(&Tokio, 5, Duration::from_millis(5)));
+/// let sim = Sim::new();
+/// let delays = sim.block_on(stagger::wait_n(&sim, 5, Duration::from_millis(5)));
 /// assert_eq!(delays.len(), 5);
 /// assert!(delays.is_sorted());
 /// ```
@@ -155,10 +159,11 @@ where
 /// use rand::SeedableRng;
 /// use rand::rngs::StdRng;
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
+/// let sim = Sim::new();
 /// let max = Duration::from_millis(10);
-/// let run = || Tokio.block_on(stagger::wait_n_with(&Tokio, &mut StdRng::seed_from_u64(7), 4, max));
+/// let run = || sim.block_on(stagger::wait_n_with(&sim, &mut StdRng::seed_from_u64(7), 4, max));
 /// assert_eq!(run(), run());
 /// ```
 pub fn wait_n_with<S, R>(
@@ -182,11 +187,12 @@ where
 /// ```
 /// use stagger::jitter::DecorrelatedJitter;
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
+/// let sim = Sim::new();
 /// let (base, cap) = (Duration::from_millis(1), Duration::from_millis(20));
 /// let jitter = DecorrelatedJitter::new(base, cap)?;
-/// let delays = Tokio.block_on(stagger::wait_n_from(&Tokio, &mut rand::rng(), 6, &jitter));
+/// let delays = sim.block_on(stagger::wait_n_from(&sim, &mut rand::rng(), 6, &jitter));
 /// assert!(delays.is_sorted() && delays.iter().all(|&d| base <= d && d <= cap));
 /// # Ok::<(), stagger::jitter::JitterError>(())
 /// ```
@@ -232,10 +238,11 @@ where
 ///
 /// ```
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
-/// let delay = Tokio.block_on(async {
-///     let task = stagger::task_wait_random(&Tokio, Duration::from_millis(10));
+/// let sim = Sim::new();
+/// let delay = sim.block_on(async {
+///     let task = stagger::task_wait_random(&sim, Duration::from_millis(10));
 ///     task.await
 /// });
 /// assert!(delay <= Duration::from_millis(10));
@@ -270,9 +277,10 @@ where
 ///
 /// ```
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
-/// let delays = Tokio.block_on(stagger::task_wait_n(&Tokio, 5, Duration::from_millis(5)));
+/// let sim = Sim::new();
+/// let delays = sim.block_on(stagger::task_wait_n(&sim, 5, Duration::from_millis(5)));
 /// assert_eq!(delays.len(), 5);
 /// assert!(delays.is_sorted());
 /// ```
@@ -297,11 +305,12 @@ where
 /// use rand::SeedableRng;
 /// use rand::rngs::StdRng;
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
+/// let sim = Sim::new();
 /// let max = Duration::from_millis(10);
-/// let spawned = Tokio.block_on(stagger::task_wait_n_with(&Tokio, &mut StdRng::seed_from_u64(3), 4, max));
-/// let inline = Tokio.block_on(stagger::wait_n_with(&Tokio, &mut StdRng::seed_from_u64(3), 4, max));
+/// let spawned = sim.block_on(stagger::task_wait_n_with(&sim, &mut StdRng::seed_from_u64(3), 4, max));
+/// let inline = sim.block_on(stagger::wait_n_with(&sim, &mut StdRng::seed_from_u64(3), 4, max));
 /// assert_eq!(spawned, inline);
 /// ```
 pub fn task_wait_n_with<'a, R, G>(
@@ -326,10 +335,11 @@ where
 /// ```
 /// use stagger::jitter::FullJitter;
 /// use stagger::prelude::*;
-/// use stagger::rt::Tokio;
+/// use stagger::sim::Sim;
 ///
+/// let sim = Sim::new();
 /// let max = Duration::from_millis(10);
-/// let delays = Tokio.block_on(stagger::task_wait_n_from(&Tokio, &mut rand::rng(), 3, FullJitter::new(max)));
+/// let delays = sim.block_on(stagger::task_wait_n_from(&sim, &mut rand::rng(), 3, FullJitter::new(max)));
 /// assert_eq!(delays.len(), 3);
 /// ```
 pub fn task_wait_n_from<'a, R, G, D>(
@@ -347,7 +357,9 @@ where
     let start = rt.now();
     let delays: Vec<Duration> = (0..n).map(|_| distribution.sample(rng)).collect();
     async move {
-        let waiters = delays.into_iter().map(|delay| Waiter::new(rt, start, delay));
+        let waiters = delays
+            .into_iter()
+            .map(|delay| Waiter::new(rt, start, delay));
         let mut delays = spawn_group(rt, waiters).await;
         delays.sort_unstable();
         delays

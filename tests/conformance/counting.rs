@@ -20,6 +20,8 @@ pub struct Log {
     pub live: usize,
     /// Sleeps created.
     pub created: usize,
+    /// Sleeps that completed.
+    pub fired: usize,
     /// The sleep (by creation index) that panics when polled.
     pub panic_at: Option<usize>,
 }
@@ -63,6 +65,7 @@ impl<R> Counting<R> {
         Counted {
             sleep,
             panics,
+            log: Arc::clone(&self.log),
             guard: Live(Arc::clone(&self.log)),
         }
     }
@@ -122,6 +125,7 @@ pin_project! {
         #[pin]
         sleep: S,
         panics: bool,
+        log: Arc<Mutex<Log>>,
         guard: Live,
     }
 }
@@ -134,6 +138,10 @@ impl<S: Future<Output = ()>> Future for Counted<S> {
         if *this.panics {
             panic!("{PANIC}");
         }
-        this.sleep.poll(cx)
+        let poll = this.sleep.poll(cx);
+        if poll.is_ready() {
+            this.log.lock().unwrap().fired += 1;
+        }
+        poll
     }
 }

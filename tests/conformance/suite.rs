@@ -170,33 +170,33 @@ fn assert_one_start<R: Backend>(rec: &Counting<R>, delays: &[Duration]) {
     });
 }
 
-/// Starts `future`, lets it run for 20 ms, drops it, and checks that every
-/// timer it created is gone once the runtime has had time to cancel.
+/// Delays for the drop tests: long enough that nothing finishes all its
+/// waiters in 20 ms, short enough to wait out.
+const DROP_MAX: Duration = Duration::from_millis(60);
+
+/// Starts `future` (over delays up to [`DROP_MAX`]), lets it run for 20 ms,
+/// drops it, waits until every delay would have passed, and checks that no
+/// waiter finished after the drop and every timer is gone.
 fn assert_drop_releases_timers<R: Backend, F: Future>(rt: &R, rec: &Counting<R>, future: F) {
     rt.block_on(async {
-        {
+        let fired_at_drop = {
             let mut future = pin!(future);
             run_briefly(rt, future.as_mut()).await;
             assert!(rec.log(|log| log.live) > 0, "nothing was started");
-        }
-        // Spawned tasks are cancelled at their next poll: give them one.
-        // Checked inside the runtime: its shutdown would drop them anyway.
-        rt.sleep(Duration::from_millis(50)).await;
-        assert_eq!(
-            rec.log(|log| log.live),
-            0,
-            "timers outlived the dropped future"
-        );
+            rec.log(|log| log.fired)
+        };
+        // Checked inside the runtime: its shutdown would drop tasks anyway.
+        rt.sleep(DROP_MAX + Duration::from_millis(30)).await;
+        rec.log(|log| {
+            assert_eq!(log.fired, fired_at_drop, "waiters finished after the drop");
+            assert_eq!(log.live, 0, "timers outlived the dropped future");
+        });
     });
 }
 
 pub fn dropped_wait_n_drops_timers<R: Backend>(rt: &R) {
     let rec = Counting::new(rt.clone());
-    assert_drop_releases_timers(
-        rt,
-        &rec,
-        stagger::wait_n(&rec, 100, Duration::from_secs(10)),
-    );
+    assert_drop_releases_timers(rt, &rec, stagger::wait_n(&rec, 100, DROP_MAX));
 }
 
 pub fn dropped_as_completed_drops_timers<R: Backend>(rt: &R) {
@@ -259,11 +259,7 @@ pub fn try_join_of_panicking_waiter<R: Backend>(rt: &R) {
 
 pub fn dropped_task_wait_n_cancels_tasks<R: Backend>(rt: &R) {
     let rec = Counting::new(rt.clone());
-    assert_drop_releases_timers(
-        rt,
-        &rec,
-        stagger::task_wait_n(&rec, 100, Duration::from_secs(10)),
-    );
+    assert_drop_releases_timers(rt, &rec, stagger::task_wait_n(&rec, 100, DROP_MAX));
 }
 
 pub fn task_wait_random_within_bounds<R: Backend>(rt: &R) {
