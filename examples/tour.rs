@@ -1,17 +1,25 @@
 //! A tour of stagger: the exercise's five functions on one backend.
 //!
 //! ```text
-//! cargo run --release --example tour -- [--runtime tokio|async-std|smol] [--n N] [--max-delay SECONDS]
+//! cargo run --release --example tour -- [--runtime tokio|async-std|smol|sim] [--n N] [--max-delay SECONDS]
 //! ```
 //!
-//! Other backends need their feature: `--features smol` or `--all-features`.
+//! `sim` runs in virtual time and is always there; other backends need their
+//! feature: `--features smol` or `--all-features`. With `--n 1000` or more,
+//! a progress bar follows the waiters as they complete.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
 use stagger::Runtime;
 
-const USAGE: &str = "usage: tour [--runtime tokio|async-std|smol] [--n N] [--max-delay SECONDS]";
+const USAGE: &str =
+    "usage: tour [--runtime tokio|async-std|smol|sim] [--n N] [--max-delay SECONDS]";
+
+/// From this many waiters on, the tour shows a progress bar.
+const PROGRESS_FROM: usize = 1000;
 
 struct Args {
     runtime: String,
@@ -70,6 +78,12 @@ fn run(args: &Args) -> Result<(), String> {
         "async-std" => tour("async-std", &stagger::rt::AsyncStd, args.n, args.max_delay),
         #[cfg(feature = "smol")]
         "smol" => tour("smol", &stagger::rt::Smol, args.n, args.max_delay),
+        "sim" => tour(
+            "sim (virtual time)",
+            &stagger::sim::Sim::new(),
+            args.n,
+            args.max_delay,
+        ),
         // Reached only for backends whose feature is off.
         #[allow(unreachable_patterns)]
         name @ ("tokio" | "async-std" | "smol") => Err(format!(
@@ -97,6 +111,14 @@ where
         show(&delays)
     );
 
+    let in_order = rt.block_on(completion_order(rt, n, max));
+    let swapped = in_order.windows(2).filter(|w| w[0] > w[1]).count();
+    println!(
+        "as_completed      {} delays as they finished, {swapped} neighbours out of order \
+         (wait_n sorts them)",
+        in_order.len()
+    );
+
     // Spawning needs the runtime, so the task is created inside `block_on`.
     let outcome = rt.block_on(async { stagger::task_wait_random(rt, max).try_join().await });
     match outcome {
@@ -118,6 +140,27 @@ where
         m.total, m.n, m.per_task, m.longest, m.lateness
     );
     Ok(())
+}
+
+/// Follows the waiters with `as_completed`, with a progress bar for many.
+async fn completion_order<R: Runtime>(rt: &R, n: usize, max: Duration) -> Vec<Duration> {
+    let bar = if n >= PROGRESS_FROM {
+        ProgressBar::new(n as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("waiting {bar:40} {pos}/{len} ({elapsed})")
+            .expect("a valid template"),
+    );
+    let mut stream = stagger::as_completed(rt, n, max);
+    let mut seen = Vec::with_capacity(n);
+    while let Some(delay) = stream.next().await {
+        seen.push(delay);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    seen
 }
 
 /// All delays when there are few, else the ends.
