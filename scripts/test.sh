@@ -29,9 +29,11 @@ for set in "${sets[@]}"; do
   cargo test --locked --lib --bins --tests --examples $set
 done
 
-# Doc tests (README included) use the backends, so they run with all of them.
+# Doc tests: with every backend (README included), and with none.
 step "cargo test --doc --all-features"
 cargo test --locked --doc --all-features
+step "cargo test --doc --no-default-features"
+cargo test --locked --doc --no-default-features
 
 step "cargo doc --all-features (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --all-features --no-deps

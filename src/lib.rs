@@ -10,47 +10,73 @@
 //!
 //! Every combinator is written once, against two small traits —
 //! [`Sleeper`] (timers and their clock) and [`Spawn`] (tasks) — and runs on
-//! whichever backend you pick in [`rt`].
+//! whichever backend you pick: tokio, async-std or smol in [`rt`], or
+//! [`Sim`](sim::Sim), a deterministic virtual clock.
 //!
 //! # Examples
 //!
+//! The exercise, with its default `max_delay` of ten seconds, on the virtual
+//! clock (it returns at once, and the timing is exact):
+//!
 //! ```
 //! use stagger::prelude::*;
 //! use stagger::sim::Sim;
 //!
 //! let sim = Sim::new();
-//! let delays = sim.block_on(stagger::wait_n(&sim, 5, Duration::from_millis(5)));
+//! let delays = sim.block_on(stagger::wait_n(&sim, 5, stagger::DEFAULT_MAX_DELAY));
 //! assert_eq!(delays.len(), 5);
 //! assert!(delays.is_sorted());
+//!
+//! let m = stagger::measure_time(&sim, 1000, stagger::DEFAULT_MAX_DELAY);
+//! assert_eq!(m.total, m.longest); // virtual time: no lateness at all
 //! ```
 //!
-//! Inside async code, use the runtime you are already on:
+//! Inside async code, pass the backend you run on — [`rt::Tokio`] inside a
+//! tokio runtime, say — or stay generic over [`Sleeper`]:
 //!
 //! ```
 //! use stagger::prelude::*;
-//! use stagger::sim::Sim;
 //!
-//! let sim = Sim::new();
-//! # sim.block_on(async {
-//! let delay = stagger::wait_random(&sim, Duration::from_millis(10)).await;
-//! assert!(delay <= Duration::from_millis(10));
-//! # });
+//! /// Each replica waits up to 2 s before it starts, so they don't stampede.
+//! async fn staggered_start<S: Sleeper>(timer: &S) -> Duration {
+//!     stagger::wait_random(timer, Duration::from_secs(2)).await
+//! }
+//! # let sim = stagger::sim::Sim::new();
+//! # let delay = sim.block_on(staggered_start(&sim));
+//! # assert!(delay <= Duration::from_secs(2));
 //! ```
 //!
-//! Seed the generator for reproducible runs; the same seed gives the same
-//! delays on every backend:
+//! Seed the generator for reproducible runs: the same seed gives the same
+//! delays on every backend. Other distributions, such as the jitter
+//! strategies in [`jitter`], plug into the `_from` forms:
 //!
 //! ```
 //! use rand::SeedableRng;
 //! use rand::rngs::StdRng;
+//! use stagger::jitter::EqualJitter;
 //! use stagger::prelude::*;
 //! use stagger::sim::Sim;
 //!
 //! let sim = Sim::new();
-//! let mut rng = StdRng::seed_from_u64(42);
-//! let delays = sim.block_on(stagger::wait_n_with(&sim, &mut rng, 3, Duration::from_millis(5)));
-//! # assert_eq!(delays.len(), 3);
+//! let max = Duration::from_secs(1);
+//! let a = sim.block_on(stagger::wait_n_with(&sim, &mut StdRng::seed_from_u64(42), 3, max));
+//! let b = sim.block_on(stagger::wait_n_with(&sim, &mut StdRng::seed_from_u64(42), 3, max));
+//! assert_eq!(a, b);
+//!
+//! let equal = sim.block_on(stagger::wait_n_from(&sim, &mut rand::rng(), 3, EqualJitter::new(max)));
+//! assert!(equal.iter().all(|&d| d >= max / 2));
 //! ```
+//!
+//! To act on each waiter as it finishes, like Python's
+//! `asyncio.as_completed`, use the [`as_completed`] stream; [`wait_n`] is
+//! that stream, collected and sorted.
+//!
+//! # Sim or a real backend?
+//!
+//! Use [`Sim`](sim::Sim) in tests and simulations: hours of delays run in
+//! microseconds, timestamps are exact and a seed reproduces a whole run.
+//! Use a backend from [`rt`] when the waiting is real: pacing real work,
+//! talking to the outside world, or measuring real timer latency.
 //!
 //! # Feature flags
 //!
@@ -61,24 +87,59 @@
 //!   still supported here).
 //! - `smol`: [`rt::Smol`].
 //!
-//! With no feature, the generic core ([`Sleeper`], [`Spawn`], [`Runtime`] and
-//! the combinators) still builds, for your own backend. Naming a backend
-//! whose feature is off is a compile error, and rustc's note names the
-//! feature to enable. See `features.md` for the full table.
+//! [`Sim`](sim::Sim) needs no feature. With no feature at all, the generic
+//! core ([`Sleeper`], [`Spawn`], [`Runtime`], the combinators and `Sim`)
+//! still builds, for your own backend. Naming a backend whose feature is off
+//! is a compile error, and rustc's note names the feature to enable. See
+//! `features.md` for the full table.
 //!
 //! # Guarantees
 //!
+//! Each holds on every backend — tokio (current-thread and multi-thread),
+//! async-std, smol and Sim — and is proven by the conformance suite in
+//! `tests/conformance/`, which runs one generic body per backend (test names
+//! in parentheses).
+//!
 //! - **Ordering**: [`wait_n`] and [`task_wait_n`] return exactly `n` delays,
-//!   ascending, on every backend, even when a timer wheel completes waiters
-//!   out of order.
-//! - **One start**: all waiters of one call share one start instant, so the
-//!   call ends near `start + longest delay` at any `n`.
-//! - **Cancellation**: dropping a future drops its timers; dropping a
-//!   [`JoinHandle`] cancels its task on every backend.
+//!   ascending, even when a timer wheel completes waiters out of order: the
+//!   result is sorted, never trusted to completion order
+//!   (`wait_n_ascending_under_ties`, `task_wait_n_ascending_under_ties`,
+//!   and the property tests in `tests/properties.rs`).
+//! - **One start**: all waiters of one call share one start, read once from
+//!   the backend's clock when the function is called; waiter `i` sleeps
+//!   until `start + delay_i` (`wait_n_shares_one_start`,
+//!   `task_wait_n_shares_one_start`).
+//! - **Concurrency**: `n` waiters take about the longest delay, not the sum
+//!   (`wait_n_runs_concurrently`, `task_wait_n_runs_concurrently`).
+//! - **Cancellation**: dropping a [`wait_n`] future or an [`as_completed`]
+//!   stream drops every pending timer (`dropped_wait_n_drops_timers`,
+//!   `dropped_as_completed_drops_timers`); dropping a [`task_wait_n`]
+//!   future cancels every unfinished task, and none finishes afterwards
+//!   (`dropped_task_wait_n_cancels_tasks`); dropping a [`JoinHandle`]
+//!   cancels its task, [`JoinHandle::detach`] opts out
+//!   (`dropped_handle_cancels_task`, `detached_task_completes`).
 //! - **Panics**: a panic in a spawned task resumes in whoever awaits its
-//!   handle; [`JoinHandle::try_join`] returns it as a [`JoinError`] instead.
-//! - **Input**: no function panics on a `Duration`; float seconds go through
-//!   [`try_from_secs_f64`], which rejects bad values with a [`SecsError`].
+//!   handle, and [`JoinHandle::try_join`] returns it as a [`JoinError`]
+//!   (`await_resumes_panic`, `try_join_reports_panic`); a panicking waiter
+//!   makes [`task_wait_n`] cancel the others and resume the panic in its
+//!   caller, like Python's `TaskGroup` (`task_wait_n_panic_cancels_the_rest`).
+//! - **Clocks**: [`measure_time`] reads the backend's clock — virtual on Sim,
+//!   where `total == longest` exactly (`tests/properties.rs`), and tokio's
+//!   paused clock under `start_paused`, where the total is the longest delay
+//!   rounded up to tokio's millisecond (`tests/tokio.rs`).
+//! - **Determinism**: a seeded generator gives the same delays on every
+//!   backend, for every combinator (`seed_fixes_delays`,
+//!   `distributions_plug_in`); on Sim also the same completion order and
+//!   timestamps (`sim_is_deterministic`).
+//! - **Input**: no function panics on any `Duration`: `Duration::MAX` or ten
+//!   years start and cancel cleanly (`*_huge_max_is_cancellable`), `n = 0`
+//!   returns at once (`*_zero_is_empty`); float seconds go through
+//!   [`try_from_secs_f64`], which rejects NaN, infinities, negatives and
+//!   overflow with a [`SecsError`] naming the value (`tests/secs.rs`).
+//!
+//! What can still panic is listed in each item's `# Panics` section: using
+//! [`rt::Tokio`] outside a tokio runtime, nested `block_on`, a [`Sim`](sim::Sim)
+//! deadlock, and allocating `n` delays when they cannot fit in memory.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(
@@ -123,6 +184,7 @@ pub mod prelude {
     pub use core::time::Duration;
 }
 
-#[cfg(doctest)]
+// The README's example uses tokio.
+#[cfg(all(doctest, feature = "tokio"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
