@@ -12,14 +12,14 @@
 
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
-use std::any::Any;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use core::task::{Context, Poll, Waker, ready};
+use std::panic::resume_unwind;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use pin_project_lite::pin_project;
 
 use crate::spawn::Spawn;
+use crate::task::{Panic, poll_catching, register};
 
 /// Spawns every future of `futures` on `spawner` as one group, and returns
 /// the future that collects their outputs, in completion order.
@@ -72,7 +72,7 @@ struct State<T> {
     /// Members not yet finished.
     running: usize,
     /// The first panic of a member.
-    panic: Option<Box<dyn Any + Send + 'static>>,
+    panic: Option<Panic>,
     /// A member was dropped unfinished by its runtime.
     lost: bool,
     /// Set when the group is dropped or a member panicked.
@@ -156,16 +156,9 @@ impl<F: Future> Future for Member<F> {
                 }
                 return Poll::Ready(());
             }
-            match &mut state.wakers[*this.index] {
-                Some(waker) if waker.will_wake(cx.waker()) => {}
-                slot => *slot = Some(cx.waker().clone()),
-            }
+            register(&mut state.wakers[*this.index], cx);
         }
-        let outcome = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(output)) => Ok(output),
-            Err(payload) => Err(payload),
-        };
+        let outcome = ready!(poll_catching(future, cx));
         // Drop the future (and its timers) before reporting.
         this.future.set(None);
         let mut state = this.shared.lock();
@@ -208,10 +201,7 @@ impl<T> Future for Group<T> {
             resume_unwind(payload);
         }
         if state.running > 0 {
-            match &mut state.waiter {
-                Some(waker) if waker.will_wake(cx.waker()) => {}
-                slot => *slot = Some(cx.waker().clone()),
-            }
+            register(&mut state.waiter, cx);
             return Poll::Pending;
         }
         if state.lost {

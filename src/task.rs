@@ -35,6 +35,32 @@ pub(crate) fn pair<F: Future>(future: F) -> (Task<F>, JoinHandle<F::Output>) {
     (task, JoinHandle { shared })
 }
 
+// ===== helpers shared with `group` =====
+
+/// A caught panic's payload.
+pub(crate) type Panic = Box<dyn Any + Send + 'static>;
+
+/// Polls `future`, catching a panic instead of unwinding through the runtime.
+pub(crate) fn poll_catching<F: Future>(
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<F::Output, Panic>> {
+    match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+        Err(payload) => Poll::Ready(Err(payload)),
+    }
+}
+
+/// Stores the context's waker in `slot`, unless it already wakes the same
+/// task.
+pub(crate) fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    match slot {
+        Some(waker) if waker.will_wake(cx.waker()) => {}
+        slot => *slot = Some(cx.waker().clone()),
+    }
+}
+
 // ===== shared slot =====
 
 struct Shared<T> {
@@ -129,18 +155,11 @@ impl<F: Future> Future for Task<F> {
                     this.future.set(None);
                     return Poll::Ready(());
                 }
-                HandleState::Attached => match &mut state.task_waker {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    slot => *slot = Some(cx.waker().clone()),
-                },
+                HandleState::Attached => register(&mut state.task_waker, cx),
                 HandleState::Detached => {}
             }
         }
-        let result = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(output)) => Ok(output),
-            Err(payload) => Err(JoinError(Repr::Panicked(payload))),
-        };
+        let result = ready!(poll_catching(future, cx)).map_err(|p| JoinError(Repr::Panicked(p)));
         this.future.set(None);
         this.shared.complete(result);
         Poll::Ready(())
@@ -267,10 +286,7 @@ impl<T> JoinHandle<T> {
             Output::Done(result) => Poll::Ready(result),
             Output::Running => {
                 state.output = Output::Running;
-                match &mut state.join_waker {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    slot => *slot = Some(cx.waker().clone()),
-                }
+                register(&mut state.join_waker, cx);
                 Poll::Pending
             }
             Output::Taken => panic!("stagger::JoinHandle polled after it completed"),
@@ -366,7 +382,7 @@ impl<T> Future for TryJoin<T> {
 pub struct JoinError(Repr);
 
 enum Repr {
-    Panicked(Box<dyn Any + Send + 'static>),
+    Panicked(Panic),
     Cancelled,
 }
 
@@ -384,7 +400,7 @@ impl JoinError {
 
     /// Returns the panic payload, or gives the error back if the task did not
     /// panic.
-    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+    pub fn try_into_panic(self) -> Result<Panic, JoinError> {
         match self.0 {
             Repr::Panicked(payload) => Ok(payload),
             repr => Err(JoinError(repr)),
@@ -398,7 +414,7 @@ impl JoinError {
     ///
     /// Panics if the task did not panic; check [`is_panic`](Self::is_panic)
     /// first or use [`try_into_panic`](Self::try_into_panic).
-    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+    pub fn into_panic(self) -> Panic {
         match self.try_into_panic() {
             Ok(payload) => payload,
             Err(err) => {

@@ -451,42 +451,8 @@ fn counted_task(
     }
 }
 
-#[test]
-fn dropped_handle_cancels_task() {
-    let sim = Sim::new();
-    let (finished, dropped) = (Arc::default(), Arc::default());
-    sim.block_on(async {
-        let handle = sim.spawn(counted_task(&sim, &finished, &dropped));
-        sim.sleep(Duration::from_secs(5)).await;
-        assert_eq!(sim.pending_timers(), 1, "the task is not sleeping");
-        drop(handle);
-        sim.sleep(Duration::from_secs(100)).await;
-    });
-    assert_eq!(
-        finished.load(Ordering::SeqCst),
-        0,
-        "the dropped task ran on"
-    );
-    assert_eq!(
-        dropped.load(Ordering::SeqCst),
-        1,
-        "its future was not dropped"
-    );
-    assert_eq!((sim.pending_tasks(), sim.pending_timers()), (0, 0));
-}
-
-#[test]
-fn detached_task_completes() {
-    let sim = Sim::new();
-    let (finished, dropped) = (Arc::default(), Arc::default());
-    sim.block_on(async {
-        sim.spawn(counted_task(&sim, &finished, &dropped)).detach();
-        sim.sleep(Duration::from_secs(100)).await;
-    });
-    assert_eq!(finished.load(Ordering::SeqCst), 1);
-    assert_eq!(dropped.load(Ordering::SeqCst), 1);
-    assert_eq!(sim.pending_tasks(), 0);
-}
+// Cancel-on-drop and detach of handles on Sim: the conformance suite's
+// `dropped_handle_cancels_task` and `detached_task_completes`.
 
 #[test]
 fn dropping_the_sim_cancels_pending_tasks() {
