@@ -8,12 +8,14 @@
 //!
 //! Each cell runs in a fresh child process, so its peak RSS (`VmHWM`) is its
 //! own. Linux only (reads `/proc/self/status`).
-
-// With no backend feature there are no cells: the machinery goes unused.
-#![cfg_attr(
-    not(any(feature = "tokio", feature = "async-std", feature = "smol")),
-    allow(unused, unreachable_code)
-)]
+//!
+//! Elapsed time is read on the backend's own clock ([`Sleeper::now`]): real
+//! time on tokio, async-std and smol, virtual time on Sim, whose lateness is
+//! therefore exactly zero. The wall column is real time for every cell; on a
+//! real backend it is the elapsed time itself. Sim has no hand-written
+//! counterpart (no other executor runs in virtual time). The hand-written
+//! baselines are `support/hand.rs`, shared with the `wait_n` bench; here they
+//! sleep the same pre-drawn delays stagger draws from its seeded generator.
 
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -21,13 +23,20 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
+use stagger::prelude::*;
+use stagger::sim::Sim;
 
-/// One measured run: wall time of the call, the largest delay, peak RSS
-/// growth in bytes.
+#[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
+#[path = "support/hand.rs"]
+mod hand;
+
+/// One measured run: time of the call on the backend's clock, the largest
+/// delay, peak RSS growth in bytes, and the call's wall time.
 struct Sample {
     elapsed: Duration,
     longest: Duration,
     peak_bytes: u64,
+    wall: Duration,
 }
 
 fn main() -> ExitCode {
@@ -54,8 +63,8 @@ fn main() -> ExitCode {
 
     println!("n = {n}, max_delay = {max:?}, {runs} runs per cell (median shown)");
     println!(
-        "{:<34} {:>12} {:>12} {:>14}",
-        "cell", "elapsed", "lateness", "peak B/waiter"
+        "{:<34} {:>12} {:>12} {:>12} {:>14}",
+        "cell", "elapsed", "lateness", "wall", "peak B/waiter"
     );
     for cell in CELLS {
         let mut samples: Vec<Sample> = (0..runs).filter_map(|_| child(cell, n, max_secs)).collect();
@@ -68,9 +77,10 @@ fn main() -> ExitCode {
         let mut peaks: Vec<u64> = samples.iter().map(|s| s.peak_bytes).collect();
         peaks.sort();
         println!(
-            "{cell:<34} {:>12.3?} {:>12.3?} {:>14.0}",
+            "{cell:<34} {:>12.3?} {:>12.3?} {:>12.3?} {:>14.0}",
             mid.elapsed,
             mid.elapsed.saturating_sub(mid.longest),
+            mid.wall,
             peaks[peaks.len() / 2] as f64 / n as f64
         );
     }
@@ -101,6 +111,7 @@ fn child(cell: &str, n: usize, max_secs: f64) -> Option<Sample> {
         elapsed: Duration::from_nanos(it.next()??),
         longest: Duration::from_nanos(it.next()??),
         peak_bytes: it.next()??,
+        wall: Duration::from_nanos(it.next()??),
     })
 }
 
@@ -129,6 +140,8 @@ const CELLS: &[&str] = &[
     "smol/hand FU of Timer",
     #[cfg(feature = "smol")]
     "smol/hand spawned",
+    "sim/stagger wait_n",
+    "sim/stagger task_wait_n",
 ];
 
 /// Reads a field of `/proc/self/status`, in bytes.
@@ -147,7 +160,8 @@ fn status_bytes(field: &str) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// The pre-drawn delays both sides sleep.
+/// The pre-drawn delays the hand-written code sleeps: the ones stagger draws
+/// from `StdRng::seed_from_u64(0)`.
 fn delays(n: usize, max: Duration) -> Vec<Duration> {
     let uniform = Uniform::new_inclusive(Duration::ZERO, max).unwrap();
     let mut rng = StdRng::seed_from_u64(0);
@@ -158,62 +172,94 @@ fn run_cell(cell: &str, n: usize, max: Duration) -> ExitCode {
     let pre = delays(n, max);
     let longest = pre.iter().max().copied().unwrap_or_default();
     let seeded = || StdRng::seed_from_u64(0);
+    #[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
+    let pre = || pre.iter().copied();
     let base = status_bytes("VmRSS:");
-    let (result, elapsed): (Vec<Duration>, Duration) = match cell {
+    let (result, elapsed, wall): (Vec<Duration>, Duration, Duration) = match cell {
         #[cfg(feature = "tokio")]
         "tokio/stagger wait_n" => {
             use stagger::rt::Tokio;
-            tokio_rt().block_on(timed(|| {
+            tokio_rt().block_on(timed(&Tokio, || {
                 stagger::wait_n_with(&Tokio, &mut seeded(), n, max)
             }))
         }
         #[cfg(feature = "tokio")]
         "tokio/stagger task_wait_n" => {
             use stagger::rt::Tokio;
-            tokio_rt().block_on(timed(|| {
+            tokio_rt().block_on(timed(&Tokio, || {
                 stagger::task_wait_n_with(&Tokio, &mut seeded(), n, max)
             }))
         }
         #[cfg(feature = "tokio")]
-        "tokio/hand unconstrained FU" => tokio_rt().block_on(timed(|| hand::tokio_fu(&pre))),
+        "tokio/hand unconstrained FU" => {
+            use stagger::rt::Tokio;
+            tokio_rt().block_on(timed(&Tokio, || hand::tokio_unconstrained_fu(pre())))
+        }
         #[cfg(feature = "tokio")]
-        "tokio/hand JoinSet" => tokio_rt().block_on(timed(|| hand::tokio_join_set(&pre))),
+        "tokio/hand JoinSet" => {
+            use stagger::rt::Tokio;
+            tokio_rt().block_on(timed(&Tokio, || hand::tokio_join_set(pre())))
+        }
         #[cfg(feature = "async-std")]
         "async-std/stagger wait_n" => {
             use stagger::rt::AsyncStd;
-            async_std::task::block_on(timed(|| {
+            async_std::task::block_on(timed(&AsyncStd, || {
                 stagger::wait_n_with(&AsyncStd, &mut seeded(), n, max)
             }))
         }
         #[cfg(feature = "async-std")]
         "async-std/stagger task_wait_n" => {
             use stagger::rt::AsyncStd;
-            async_std::task::block_on(timed(|| {
+            async_std::task::block_on(timed(&AsyncStd, || {
                 stagger::task_wait_n_with(&AsyncStd, &mut seeded(), n, max)
             }))
         }
         #[cfg(feature = "async-std")]
-        "async-std/hand FU of Timer" => async_std::task::block_on(timed(|| hand::timers(&pre))),
+        "async-std/hand FU of Timer" => {
+            use stagger::rt::AsyncStd;
+            async_std::task::block_on(timed(&AsyncStd, || hand::timers(pre())))
+        }
         #[cfg(feature = "async-std")]
         "async-std/hand spawned" => {
-            async_std::task::block_on(timed(|| hand::spawned::<hand::AsyncStd>(&pre)))
+            use stagger::rt::AsyncStd;
+            async_std::task::block_on(timed(&AsyncStd, || hand::spawned::<hand::AsyncStd>(pre())))
         }
         #[cfg(feature = "smol")]
         "smol/stagger wait_n" => {
             use stagger::rt::Smol;
-            smol::block_on(timed(|| stagger::wait_n_with(&Smol, &mut seeded(), n, max)))
+            smol::block_on(timed(&Smol, || {
+                stagger::wait_n_with(&Smol, &mut seeded(), n, max)
+            }))
         }
         #[cfg(feature = "smol")]
         "smol/stagger task_wait_n" => {
             use stagger::rt::Smol;
-            smol::block_on(timed(|| {
+            smol::block_on(timed(&Smol, || {
                 stagger::task_wait_n_with(&Smol, &mut seeded(), n, max)
             }))
         }
         #[cfg(feature = "smol")]
-        "smol/hand FU of Timer" => smol::block_on(timed(|| hand::timers(&pre))),
+        "smol/hand FU of Timer" => {
+            use stagger::rt::Smol;
+            smol::block_on(timed(&Smol, || hand::timers(pre())))
+        }
         #[cfg(feature = "smol")]
-        "smol/hand spawned" => smol::block_on(timed(|| hand::spawned::<hand::Smol>(&pre))),
+        "smol/hand spawned" => {
+            use stagger::rt::Smol;
+            smol::block_on(timed(&Smol, || hand::spawned::<hand::Smol>(pre())))
+        }
+        "sim/stagger wait_n" => {
+            let sim = Sim::new();
+            sim.block_on(timed(&sim, || {
+                stagger::wait_n_with(&sim, &mut seeded(), n, max)
+            }))
+        }
+        "sim/stagger task_wait_n" => {
+            let sim = Sim::new();
+            sim.block_on(timed(&sim, || {
+                stagger::task_wait_n_with(&sim, &mut seeded(), n, max)
+            }))
+        }
         other => {
             eprintln!("scale: unknown cell {other:?}");
             return ExitCode::from(2);
@@ -222,15 +268,26 @@ fn run_cell(cell: &str, n: usize, max: Duration) -> ExitCode {
     let peak = status_bytes("VmHWM:").saturating_sub(base);
     assert_eq!(result.len(), n);
     assert!(result.is_sorted());
-    println!("{} {} {peak}", elapsed.as_nanos(), longest.as_nanos());
+    println!(
+        "{} {} {peak} {}",
+        elapsed.as_nanos(),
+        longest.as_nanos(),
+        wall.as_nanos()
+    );
     ExitCode::SUCCESS
 }
 
-/// Awaits the future `make` creates, timing from just before its creation.
-async fn timed<F: Future>(make: impl FnOnce() -> F) -> (F::Output, Duration) {
-    let start = Instant::now();
+/// Awaits the future `make` creates, timing from just before its creation on
+/// `clock` (the backend's own clock) and on the wall.
+async fn timed<F: Future>(
+    clock: &impl Sleeper,
+    make: impl FnOnce() -> F,
+) -> (F::Output, Duration, Duration) {
+    let wall = Instant::now();
+    let start = clock.now();
     let output = make().await;
-    (output, start.elapsed())
+    let elapsed = clock.now() - start;
+    (output, elapsed, wall.elapsed())
 }
 
 #[cfg(feature = "tokio")]
@@ -239,135 +296,4 @@ fn tokio_rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// What an expert writes by hand: one shared start, then sort.
-#[allow(dead_code)] // Each function serves only some feature sets.
-mod hand {
-    #[cfg(any(feature = "async-std", feature = "smol"))]
-    use std::future::Future;
-    use std::time::Duration;
-    #[cfg(any(feature = "async-std", feature = "smol"))]
-    use std::time::Instant;
-
-    use futures::StreamExt;
-    use futures::stream::FuturesUnordered;
-
-    #[cfg(feature = "tokio")]
-    pub async fn tokio_fu(delays: &[Duration]) -> Vec<Duration> {
-        let start = tokio::time::Instant::now();
-        tokio::task::coop::unconstrained(async {
-            let mut pending: FuturesUnordered<_> = delays
-                .iter()
-                .map(|&d| async move {
-                    tokio::time::sleep_until(start + d).await;
-                    d
-                })
-                .collect();
-            let mut out = Vec::with_capacity(delays.len());
-            while let Some(d) = pending.next().await {
-                out.push(d);
-            }
-            out.sort_unstable();
-            out
-        })
-        .await
-    }
-
-    #[cfg(feature = "tokio")]
-    pub async fn tokio_join_set(delays: &[Duration]) -> Vec<Duration> {
-        let start = tokio::time::Instant::now();
-        let mut set = tokio::task::JoinSet::new();
-        for &d in delays {
-            set.spawn(async move {
-                tokio::time::sleep_until(start + d).await;
-                d
-            });
-        }
-        let mut out = Vec::with_capacity(delays.len());
-        while let Some(d) = set.join_next().await {
-            out.push(d.unwrap());
-        }
-        out.sort_unstable();
-        out
-    }
-
-    #[cfg(any(feature = "async-std", feature = "smol"))]
-    pub async fn timers(delays: &[Duration]) -> Vec<Duration> {
-        let start = Instant::now();
-        let mut pending: FuturesUnordered<_> = delays
-            .iter()
-            .map(|&d| async move {
-                async_io::Timer::at(start + d).await;
-                d
-            })
-            .collect();
-        let mut out = Vec::with_capacity(delays.len());
-        while let Some(d) = pending.next().await {
-            out.push(d);
-        }
-        out.sort_unstable();
-        out
-    }
-
-    /// A runtime whose spawn handle yields the task's output directly.
-    #[cfg(any(feature = "async-std", feature = "smol"))]
-    pub trait Spawner {
-        type Handle<T: Send + 'static>: Future<Output = T>;
-        fn spawn<F>(future: F) -> Self::Handle<F::Output>
-        where
-            F: Future + Send + 'static,
-            F::Output: Send + 'static;
-    }
-
-    #[cfg(feature = "async-std")]
-    pub struct AsyncStd;
-
-    #[cfg(feature = "async-std")]
-    impl Spawner for AsyncStd {
-        type Handle<T: Send + 'static> = async_std::task::JoinHandle<T>;
-        fn spawn<F>(future: F) -> Self::Handle<F::Output>
-        where
-            F: Future + Send + 'static,
-            F::Output: Send + 'static,
-        {
-            async_std::task::spawn(future)
-        }
-    }
-
-    #[cfg(feature = "smol")]
-    pub struct Smol;
-
-    #[cfg(feature = "smol")]
-    impl Spawner for Smol {
-        type Handle<T: Send + 'static> = smol::Task<T>;
-        fn spawn<F>(future: F) -> Self::Handle<F::Output>
-        where
-            F: Future + Send + 'static,
-            F::Output: Send + 'static,
-        {
-            smol::spawn(future)
-        }
-    }
-
-    /// Spawned tasks, each sleeping on async-io's timer.
-    #[cfg(any(feature = "async-std", feature = "smol"))]
-    pub async fn spawned<S: Spawner>(delays: &[Duration]) -> Vec<Duration> {
-        let start = Instant::now();
-        let mut handles: FuturesUnordered<_> = delays
-            .iter()
-            .map(|&d| {
-                S::spawn(async move {
-                    async_io::Timer::at(start + d).await;
-                    d
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(delays.len());
-        while let Some(d) = handles.next().await {
-            out.push(d);
-        }
-        out.sort_unstable();
-        out
-    }
 }

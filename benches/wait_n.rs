@@ -1,48 +1,106 @@
-//! The pure overhead of `wait_n` and `task_wait_n` (`max_delay = 0`), next
-//! to the fastest code an expert would write by hand on the same runtime.
+//! The overhead of `wait_n` and `task_wait_n` on every backend, next to the
+//! fastest code an expert would write by hand on the same runtime.
 //!
 //! ```text
 //! cargo bench --all-features --bench wait_n
 //! ```
 //!
-//! One group per enabled backend, `wait_n/<backend>`, at n = 10 000 and
-//! 100 000. Every contender draws its `n` uniform delays in `[0, max]` with
-//! `rand::rng()` inside the timed call, before any sleep is polled, as
-//! stagger does; every contender shares one start instant, sleeps until
-//! `start + delay`, collects the delays into a `Vec` and sorts it.
+//! # The matrix
 //!
-//! On tokio, `Tokio.block_on` builds a fresh runtime per call, so stagger is
-//! also run inside the group's prebuilt current-thread runtime, the one the
-//! hand-written code uses: `stagger_wait_n` against `hand_join_set` and
-//! `hand_unconstrained_fu` is the headline comparison.
+//! One criterion group per backend and `max_delay`,
+//! `wait_n/<backend>/<max_delay>`:
+//!
+//! - backends: `tokio-ct` (a current-thread runtime), `tokio-mt2` (a
+//!   multi-thread runtime with 2 workers), `async-std`, `smol` (each with its
+//!   feature) and `sim` (always);
+//! - `max_delay`: `0ms` (every delay zero: pure overhead) and `10ms`;
+//! - n = 100, 10 000, 100 000 and 1 000 000 (the benchmark's parameter).
+//!
+//! In each group, function ids `stagger_wait_n` and `stagger_task_wait_n`
+//! run next to the hand-written baselines of `support/hand.rs`, `hand_<name>`:
+//! `hand_unconstrained_fu` and `hand_join_set` on tokio, `hand_fu_timer` and
+//! `hand_spawned` on async-std and smol. `benches/plot.py` reads the medians
+//! (`target/criterion/**/new/estimates.json`) and reports stagger ÷ the best
+//! of them for every cell. Sim has no hand-written counterpart: no other
+//! executor runs in virtual time, so its group holds stagger alone.
+//!
+//! Every contender draws its `n` uniform delays in `[0, max_delay]` with
+//! `rand::rng()` inside the timed call, as stagger does; every contender
+//! reads one start instant before drawing, sleeps each waiter until
+//! `start + delay`, collects the delays into a `Vec` and sorts it. All the
+//! contenders of a group run at one `n` before any runs at the next, so the
+//! cells a ratio compares are measured seconds apart, not minutes. Everything
+//! runs inside one runtime per backend (`block_on` on it; the global
+//! executors on async-std and smol), the way a program that already lives on
+//! that runtime calls stagger; `Tokio.block_on`, which builds a runtime per
+//! call, is not benched.
+//!
+//! # Sampling
+//!
+//! Flat sampling; 20 samples, 1 s of warm-up and a 2 s target for n ≤ 100 000;
+//! for n = 1 000 000, criterion's minimum of 10 samples of one call each,
+//! after a one-call warm-up (criterion may warn that 10 samples do not fit
+//! its 1 s target: expected). Each contender's output is checked (length,
+//! order) once before it is timed. The full matrix (144 benchmarks) takes
+//! about 10 minutes on 2 idle cores, up to 15 on a busy machine.
+//!
+//! tokio rounds every deadline up to its 1 ms timer tick, so at `0ms` and
+//! small n its cells, hand-written ones included, measure that tick (about
+//! 1 ms per call) rather than overhead; the ratio is still like for like.
 //!
 //! On Linux with glibc the bench re-runs itself with `GLIBC_TUNABLES`
 //! pinning malloc's trim and mmap thresholds (see `pin_malloc`); set
 //! `GLIBC_TUNABLES` yourself, even to an empty string, to opt out.
 
-use criterion::{Criterion, criterion_group};
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
+use stagger::prelude::*;
+use stagger::sim::Sim;
+
+#[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
+#[path = "support/hand.rs"]
+mod hand;
+
+/// The waiter counts every group runs.
+const SIZES: [usize; 4] = [100, 10_000, 100_000, 1_000_000];
+
+/// Pure overhead (every delay zero), then real timers.
+const MAX_DELAYS: [Duration; 2] = [Duration::ZERO, Duration::from_millis(10)];
+
+/// One contender: its function id and a call returning `n` sorted delays.
+type Contender<'a> = (&'static str, Box<dyn FnMut(usize) -> Vec<Duration> + 'a>);
 
 fn benches(c: &mut Criterion) {
     #[cfg(feature = "tokio")]
-    tokio_group(c);
-    #[cfg(feature = "async-std")]
-    async_std_group(c);
-    #[cfg(feature = "smol")]
-    smol_group(c);
-    #[cfg(not(any(feature = "tokio", feature = "async-std", feature = "smol")))]
     {
-        let _ = c;
-        eprintln!("wait_n: no backend feature enabled (tokio, async-std, smol); nothing to bench");
+        let current = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tokio_groups(c, "tokio-ct", &current);
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        tokio_groups(c, "tokio-mt2", &multi);
     }
+    #[cfg(feature = "async-std")]
+    async_std_groups(c);
+    #[cfg(feature = "smol")]
+    smol_groups(c);
+    sim_groups(c);
 }
-
-criterion_group!(wait_n, benches);
 
 fn main() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     pin_malloc();
-    wait_n();
-    Criterion::default().configure_from_args().final_summary();
+    let mut criterion = Criterion::default().configure_from_args();
+    benches(&mut criterion);
+    criterion.final_summary();
 }
 
 /// Re-runs this bench with glibc malloc's thresholds fixed, and exits with
@@ -77,240 +135,165 @@ fn pin_malloc() {
     }
 }
 
-#[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
-use bench::*;
-
-#[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
-mod bench {
-    use std::hint::black_box;
-
-    use criterion::measurement::WallTime;
-    use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
-    use rand::distr::{Distribution, Uniform};
-    use stagger::prelude::*;
-
-    /// The waiter counts every group runs.
-    pub(crate) const SIZES: [usize; 2] = [10_000, 100_000];
-
-    /// Pure overhead: every delay is zero.
-    pub(crate) const MAX: Duration = Duration::ZERO;
-
-    /// A group sized so the whole bench runs in a few minutes.
-    pub(crate) fn group<'a>(c: &'a mut Criterion, backend: &str) -> BenchmarkGroup<'a, WallTime> {
-        let mut group = c.benchmark_group(format!("wait_n/{backend}"));
-        group
-            .sample_size(10)
-            .sampling_mode(SamplingMode::Flat)
-            .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(3));
-        group
-    }
-
-    /// Benches `run` at every size, checking its output once first.
-    pub(crate) fn bench(
-        group: &mut BenchmarkGroup<'_, WallTime>,
-        name: &str,
-        mut run: impl FnMut(usize) -> Vec<Duration>,
-    ) {
-        for n in SIZES {
-            let out = run(n);
-            assert_eq!(out.len(), n, "{name}: wrong length");
-            assert!(out.is_sorted(), "{name}: not sorted");
-            group.throughput(Throughput::Elements(n as u64));
-            group.bench_function(BenchmarkId::new(name, n), |b| {
+/// Benches every contender at every size in group
+/// `wait_n/<backend>/<max_delay>`, all contenders at one size before the
+/// next size.
+fn run_group(c: &mut Criterion, backend: &str, max: Duration, mut contenders: Vec<Contender<'_>>) {
+    let mut group = c.benchmark_group(format!("wait_n/{backend}/{}ms", max.as_millis()));
+    group.sampling_mode(SamplingMode::Flat);
+    for n in SIZES {
+        configure(&mut group, n);
+        group.throughput(Throughput::Elements(n as u64));
+        for (name, run) in &mut contenders {
+            let mut checked = false;
+            // Criterion calls this only if the bench passes the filter.
+            group.bench_function(BenchmarkId::new(*name, n), |b| {
+                if !checked {
+                    let out = run(n);
+                    assert_eq!(out.len(), n, "{backend}/{name}: wrong length");
+                    assert!(out.is_sorted(), "{backend}/{name}: not sorted");
+                    checked = true;
+                }
                 b.iter(|| run(black_box(n)));
             });
         }
     }
+    group.finish();
+}
 
-    /// `n` uniform delays in `[0, max]`, drawn lazily: the caller collects
-    /// them (into futures or tasks) before polling any sleep.
-    pub(crate) fn draw(n: usize, max: Duration) -> impl Iterator<Item = Duration> {
-        let uniform = Uniform::new_inclusive(Duration::ZERO, max).unwrap();
-        let mut rng = rand::rng();
-        (0..n).map(move |_| uniform.sample(&mut rng))
+/// Sampling sized so the whole matrix runs in well under half an hour on two
+/// cores.
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>, n: usize) {
+    if n >= 1_000_000 {
+        // A call takes a good fraction of a second: criterion's minimum of
+        // 10 samples, one call each, after a one-call warm-up.
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(1))
+            .measurement_time(Duration::from_secs(1));
+    } else {
+        group
+            .sample_size(20)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(2));
     }
 }
 
+/// `n` uniform delays in `[0, max]`, drawn lazily: the hand-written code
+/// takes them one by one as it creates its waiters, as stagger does.
+#[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
+fn draw(n: usize, max: Duration) -> impl ExactSizeIterator<Item = Duration> {
+    use rand::distr::{Distribution, Uniform};
+
+    let uniform = Uniform::new_inclusive(Duration::ZERO, max).unwrap();
+    let mut rng = rand::rng();
+    (0..n).map(move |_| uniform.sample(&mut rng))
+}
+
+/// `rt` is the runtime every contender runs in: stagger through
+/// `rt.block_on`, like the hand-written code, not `Tokio.block_on` (which
+/// builds a current-thread runtime per call).
 #[cfg(feature = "tokio")]
-fn tokio_group(c: &mut Criterion) {
-    use stagger::prelude::*;
+fn tokio_groups(c: &mut Criterion, backend: &str, rt: &tokio::runtime::Runtime) {
     use stagger::rt::Tokio;
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut group = group(c, "tokio");
-    // The headline: stagger in the same prebuilt runtime as the hand-written code.
-    bench(&mut group, "stagger_wait_n", |n| {
-        rt.block_on(stagger::wait_n(&Tokio, n, MAX))
-    });
-    bench(&mut group, "stagger_task_wait_n", |n| {
-        rt.block_on(stagger::task_wait_n(&Tokio, n, MAX))
-    });
-    // Through `Tokio.block_on`, which builds a runtime per call.
-    bench(&mut group, "stagger_wait_n_block_on", |n| {
-        Tokio.block_on(stagger::wait_n(&Tokio, n, MAX))
-    });
-    bench(&mut group, "stagger_task_wait_n_block_on", |n| {
-        Tokio.block_on(stagger::task_wait_n(&Tokio, n, MAX))
-    });
-    bench(&mut group, "hand_join_set", |n| {
-        rt.block_on(hand::tokio_join_set(n, MAX))
-    });
-    bench(&mut group, "hand_unconstrained_fu", |n| {
-        rt.block_on(hand::tokio_unconstrained_fu(n, MAX))
-    });
-    group.finish();
+    for max in MAX_DELAYS {
+        let contenders: Vec<Contender<'_>> = vec![
+            (
+                "stagger_wait_n",
+                Box::new(move |n| rt.block_on(stagger::wait_n(&Tokio, n, max))),
+            ),
+            (
+                "stagger_task_wait_n",
+                Box::new(move |n| rt.block_on(stagger::task_wait_n(&Tokio, n, max))),
+            ),
+            (
+                "hand_unconstrained_fu",
+                Box::new(move |n| rt.block_on(hand::tokio_unconstrained_fu(draw(n, max)))),
+            ),
+            (
+                "hand_join_set",
+                Box::new(move |n| rt.block_on(hand::tokio_join_set(draw(n, max)))),
+            ),
+        ];
+        run_group(c, backend, max, contenders);
+    }
 }
 
 #[cfg(feature = "async-std")]
-fn async_std_group(c: &mut Criterion) {
-    use stagger::prelude::*;
+fn async_std_groups(c: &mut Criterion) {
     use stagger::rt::AsyncStd;
 
-    let mut group = group(c, "async-std");
-    bench(&mut group, "stagger_wait_n", |n| {
-        AsyncStd.block_on(stagger::wait_n(&AsyncStd, n, MAX))
-    });
-    bench(&mut group, "stagger_task_wait_n", |n| {
-        AsyncStd.block_on(stagger::task_wait_n(&AsyncStd, n, MAX))
-    });
-    bench(&mut group, "hand_fu_timer", |n| {
-        async_std::task::block_on(hand::timers(n, MAX))
-    });
-    bench(&mut group, "hand_spawned", |n| {
-        async_std::task::block_on(hand::async_std_spawned(n, MAX))
-    });
-    group.finish();
+    for max in MAX_DELAYS {
+        let contenders: Vec<Contender<'_>> = vec![
+            (
+                "stagger_wait_n",
+                Box::new(move |n| AsyncStd.block_on(stagger::wait_n(&AsyncStd, n, max))),
+            ),
+            (
+                "stagger_task_wait_n",
+                Box::new(move |n| AsyncStd.block_on(stagger::task_wait_n(&AsyncStd, n, max))),
+            ),
+            (
+                "hand_fu_timer",
+                Box::new(move |n| async_std::task::block_on(hand::timers(draw(n, max)))),
+            ),
+            (
+                "hand_spawned",
+                Box::new(move |n| {
+                    async_std::task::block_on(hand::spawned::<hand::AsyncStd>(draw(n, max)))
+                }),
+            ),
+        ];
+        run_group(c, "async-std", max, contenders);
+    }
 }
 
 #[cfg(feature = "smol")]
-fn smol_group(c: &mut Criterion) {
-    use stagger::prelude::*;
+fn smol_groups(c: &mut Criterion) {
     use stagger::rt::Smol;
 
-    let mut group = group(c, "smol");
-    bench(&mut group, "stagger_wait_n", |n| {
-        Smol.block_on(stagger::wait_n(&Smol, n, MAX))
-    });
-    bench(&mut group, "stagger_task_wait_n", |n| {
-        Smol.block_on(stagger::task_wait_n(&Smol, n, MAX))
-    });
-    bench(&mut group, "hand_fu_timer", |n| {
-        smol::block_on(hand::timers(n, MAX))
-    });
-    bench(&mut group, "hand_spawned", |n| {
-        smol::block_on(hand::smol_spawned(n, MAX))
-    });
-    group.finish();
+    for max in MAX_DELAYS {
+        let contenders: Vec<Contender<'_>> = vec![
+            (
+                "stagger_wait_n",
+                Box::new(move |n| Smol.block_on(stagger::wait_n(&Smol, n, max))),
+            ),
+            (
+                "stagger_task_wait_n",
+                Box::new(move |n| Smol.block_on(stagger::task_wait_n(&Smol, n, max))),
+            ),
+            (
+                "hand_fu_timer",
+                Box::new(move |n| smol::block_on(hand::timers(draw(n, max)))),
+            ),
+            (
+                "hand_spawned",
+                Box::new(move |n| smol::block_on(hand::spawned::<hand::Smol>(draw(n, max)))),
+            ),
+        ];
+        run_group(c, "smol", max, contenders);
+    }
 }
 
-/// What an expert writes directly on each runtime: draw the delays, share one
-/// start, sleep each until `start + delay`, collect, sort.
-mod hand {
-    #[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
-    use std::time::Duration;
-
-    #[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
-    use futures::StreamExt;
-    #[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
-    use futures::stream::FuturesUnordered;
-
-    #[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
-    use crate::draw;
-
-    /// A `JoinSet` of spawned `sleep_until` tasks.
-    #[cfg(feature = "tokio")]
-    pub(crate) async fn tokio_join_set(n: usize, max: Duration) -> Vec<Duration> {
-        let start = tokio::time::Instant::now();
-        let mut set = tokio::task::JoinSet::new();
-        for d in draw(n, max) {
-            set.spawn(async move {
-                tokio::time::sleep_until(start + d).await;
-                d
-            });
-        }
-        let mut out = Vec::with_capacity(n);
-        while let Some(d) = set.join_next().await {
-            out.push(d.unwrap());
-        }
-        out.sort_unstable();
-        out
-    }
-
-    /// A `FuturesUnordered` of `sleep_until`s, outside tokio's coop budget.
-    #[cfg(feature = "tokio")]
-    pub(crate) async fn tokio_unconstrained_fu(n: usize, max: Duration) -> Vec<Duration> {
-        let start = tokio::time::Instant::now();
-        let mut pending: FuturesUnordered<_> = draw(n, max)
-            .map(|d| async move {
-                tokio::time::sleep_until(start + d).await;
-                d
-            })
-            .collect();
-        tokio::task::coop::unconstrained(async move {
-            let mut out = Vec::with_capacity(n);
-            while let Some(d) = pending.next().await {
-                out.push(d);
-            }
-            out.sort_unstable();
-            out
-        })
-        .await
-    }
-
-    /// A `FuturesUnordered` of async-io timers (async-std's timers are
-    /// async-io's too).
-    #[cfg(any(feature = "async-std", feature = "smol"))]
-    pub(crate) async fn timers(n: usize, max: Duration) -> Vec<Duration> {
-        let start = std::time::Instant::now();
-        let mut pending: FuturesUnordered<_> = draw(n, max)
-            .map(|d| async move {
-                async_io::Timer::at(start + d).await;
-                d
-            })
-            .collect();
-        let mut out = Vec::with_capacity(n);
-        while let Some(d) = pending.next().await {
-            out.push(d);
-        }
-        out.sort_unstable();
-        out
-    }
-
-    /// Spawned tasks, each on an async-io timer, awaited through the
-    /// runtime's own join handles (`$spawn` is the runtime's spawn function).
-    #[cfg(any(feature = "async-std", feature = "smol"))]
-    macro_rules! spawned {
-        ($spawn:path, $n:expr, $max:expr) => {{
-            let (n, max) = ($n, $max);
-            let start = std::time::Instant::now();
-            let mut handles: FuturesUnordered<_> = draw(n, max)
-                .map(|d| {
-                    $spawn(async move {
-                        async_io::Timer::at(start + d).await;
-                        d
-                    })
-                })
-                .collect();
-            let mut out = Vec::with_capacity(n);
-            while let Some(d) = handles.next().await {
-                out.push(d);
-            }
-            out.sort_unstable();
-            out
-        }};
-    }
-
-    #[cfg(feature = "async-std")]
-    pub(crate) async fn async_std_spawned(n: usize, max: Duration) -> Vec<Duration> {
-        spawned!(async_std::task::spawn, n, max)
-    }
-
-    #[cfg(feature = "smol")]
-    pub(crate) async fn smol_spawned(n: usize, max: Duration) -> Vec<Duration> {
-        spawned!(smol::spawn, n, max)
+/// Sim alone: no other executor runs in virtual time, so there is no
+/// hand-written equivalent to pair it with. Its cells measure the
+/// simulation's bookkeeping (timer queue, task queue, clock jumps); the
+/// `10ms` group costs no wall time for the delays themselves. One `Sim` per
+/// group, like one runtime per group elsewhere.
+fn sim_groups(c: &mut Criterion) {
+    for max in MAX_DELAYS {
+        let sim = Sim::new();
+        let contenders: Vec<Contender<'_>> = vec![
+            (
+                "stagger_wait_n",
+                Box::new(|n| sim.block_on(stagger::wait_n(&sim, n, max))),
+            ),
+            (
+                "stagger_task_wait_n",
+                Box::new(|n| sim.block_on(stagger::task_wait_n(&sim, n, max))),
+            ),
+        ];
+        run_group(c, "sim", max, contenders);
     }
 }
