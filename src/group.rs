@@ -12,8 +12,9 @@
 
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll, Waker, ready};
+use core::task::{Context, Poll, Waker};
 use std::panic::resume_unwind;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use pin_project_lite::pin_project;
@@ -32,17 +33,17 @@ where
 {
     let n = futures.len();
     let group = Group {
-        shared: Arc::new(Shared {
+        shared: Arc::new(Shared(Padded {
+            cancelled: AtomicBool::new(false),
             state: Mutex::new(State {
                 outputs: Vec::with_capacity(n),
-                wakers: vec![None; n],
+                wakers: Vec::new(),
                 running: n,
                 panic: None,
                 lost: false,
-                cancelled: false,
                 waiter: None,
             }),
-        }),
+        })),
     };
     // If a spawn panics, dropping `group` cancels the members already
     // spawned.
@@ -60,14 +61,24 @@ where
     group
 }
 
-struct Shared<T> {
+/// The group's slot. Members poll and lock it from worker threads while
+/// the spawner is still cloning the `Arc`: the padding keeps the reference
+/// counts off the cache line the lock and flag live on.
+struct Shared<T>(Padded<T>);
+
+#[repr(align(128))]
+struct Padded<T> {
+    /// Set, under the lock, when the group is dropped or a member panicked;
+    /// read without it before every poll.
+    cancelled: AtomicBool,
     state: Mutex<State<T>>,
 }
 
 struct State<T> {
     /// Outputs of finished members, in completion order.
     outputs: Vec<T>,
-    /// Each member's waker, while it is pending: woken to cancel it.
+    /// Each member's waker, while it is pending: woken to cancel it. Grown
+    /// on demand: members that finish at their first poll never touch it.
     wakers: Vec<Option<Waker>>,
     /// Members not yet finished.
     running: usize,
@@ -75,8 +86,6 @@ struct State<T> {
     panic: Option<Panic>,
     /// A member was dropped unfinished by its runtime.
     lost: bool,
-    /// Set when the group is dropped or a member panicked.
-    cancelled: bool,
     /// The task awaiting the group.
     waiter: Option<Waker>,
 }
@@ -84,25 +93,38 @@ struct State<T> {
 impl<T> Shared<T> {
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         // Every update is consistent on its own; a poisoned lock is usable.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.0.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.0.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Marks the group cancelled and returns every waker to wake, members'
+    /// and the waiter's.
+    fn cancel(&self, state: &mut State<T>) -> Vec<Waker> {
+        self.0.cancelled.store(true, Ordering::Release);
+        let mut wakers: Vec<Waker> = state.wakers.iter_mut().filter_map(Option::take).collect();
+        wakers.extend(state.waiter.take());
+        wakers
     }
 }
 
 impl<T> State<T> {
-    /// Marks the group cancelled and returns every waker to wake, members'
-    /// and the waiter's.
-    fn cancel(&mut self) -> Vec<Waker> {
-        self.cancelled = true;
-        let mut wakers: Vec<Waker> = self.wakers.iter_mut().filter_map(Option::take).collect();
-        wakers.extend(self.waiter.take());
-        wakers
-    }
-
-    /// Records that a member finished; returns the waiter to wake, if any.
+    /// Records that a member finished; returns the waiter to wake once the
+    /// last one has. Waking it earlier would only make it poll, see members
+    /// still running and sleep again: a thread wake-up per member on
+    /// multi-threaded executors.
     fn finish(&mut self, index: usize) -> Option<Waker> {
-        self.wakers[index] = None;
+        if let Some(waker) = self.wakers.get_mut(index) {
+            *waker = None;
+        }
         self.running -= 1;
-        self.waiter.take()
+        if self.running == 0 {
+            self.waiter.take()
+        } else {
+            None
+        }
     }
 }
 
@@ -136,29 +158,52 @@ pin_project! {
     }
 }
 
+impl<F: Future> Member<F> {
+    /// Drops the unfinished future (and its timers), then reports the
+    /// member finished.
+    fn finish(self: Pin<&mut Self>) -> Poll<()> {
+        let mut this = self.project();
+        this.future.set(None);
+        let waiter = this.shared.lock().finish(*this.index);
+        if let Some(waiter) = waiter {
+            waiter.wake();
+        }
+        Poll::Ready(())
+    }
+}
+
 impl<F: Future> Future for Member<F> {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut this = self.project();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.future.is_none() {
+            return Poll::Ready(());
+        }
+        if self.shared.is_cancelled() {
+            return self.finish();
+        }
+        let mut this = self.as_mut().project();
         let Some(future) = this.future.as_mut().as_pin_mut() else {
             return Poll::Ready(());
         };
-        {
-            let mut state = this.shared.lock();
-            if state.cancelled {
-                drop(state);
-                // Drop the future (and its timers) before reporting.
-                this.future.set(None);
-                let waiter = this.shared.lock().finish(*this.index);
-                if let Some(waiter) = waiter {
-                    waiter.wake();
+        let outcome = match poll_catching(future, cx) {
+            Poll::Ready(outcome) => outcome,
+            Poll::Pending => {
+                // Register for cancellation only now: a member that finishes
+                // at its first poll never takes the lock twice.
+                let mut state = this.shared.lock();
+                if this.shared.is_cancelled() {
+                    drop(state);
+                    return self.finish();
                 }
-                return Poll::Ready(());
+                let index = *this.index;
+                if index >= state.wakers.len() {
+                    state.wakers.resize(index + 1, None);
+                }
+                register(&mut state.wakers[index], cx);
+                return Poll::Pending;
             }
-            register(&mut state.wakers[*this.index], cx);
-        }
-        let outcome = ready!(poll_catching(future, cx));
+        };
         // Drop the future (and its timers) before reporting.
         this.future.set(None);
         let mut state = this.shared.lock();
@@ -169,7 +214,7 @@ impl<F: Future> Future for Member<F> {
             }
             Err(payload) => {
                 state.panic.get_or_insert(payload);
-                state.cancel()
+                this.shared.cancel(&mut state)
             }
         };
         wake.extend(state.finish(*this.index));
@@ -218,7 +263,7 @@ impl<T> Drop for Group<T> {
         if state.running == 0 {
             return;
         }
-        let wakers = state.cancel();
+        let wakers = self.shared.cancel(&mut state);
         drop(state);
         wakers.into_iter().for_each(Waker::wake);
     }
