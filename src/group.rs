@@ -38,6 +38,7 @@ where
             state: Mutex::new(State {
                 outputs: Vec::with_capacity(n),
                 wakers: Vec::new(),
+                members: n,
                 running: n,
                 panic: None,
                 lost: false,
@@ -77,9 +78,12 @@ struct Padded<T> {
 struct State<T> {
     /// Outputs of finished members, in completion order.
     outputs: Vec<T>,
-    /// Each member's waker, while it is pending: woken to cancel it. Grown
-    /// on demand: members that finish at their first poll never touch it.
+    /// Each member's waker, while it is pending: woken to cancel it. Empty
+    /// until a member waits: members that finish at their first poll never
+    /// touch it.
     wakers: Vec<Option<Waker>>,
+    /// How many members the group has.
+    members: usize,
     /// Members not yet finished.
     running: usize,
     /// The first panic of a member.
@@ -196,11 +200,13 @@ impl<F: Future> Future for Member<F> {
                     drop(state);
                     return self.finish();
                 }
-                let index = *this.index;
-                if index >= state.wakers.len() {
-                    state.wakers.resize(index + 1, None);
+                if state.wakers.is_empty() {
+                    // Sized once: growing by doubling would hold two copies
+                    // at the peak.
+                    let members = state.members;
+                    state.wakers.resize(members, None);
                 }
-                register(&mut state.wakers[index], cx);
+                register(&mut state.wakers[*this.index], cx);
                 return Poll::Pending;
             }
         };
