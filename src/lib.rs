@@ -127,6 +127,13 @@
 //!   where `total == longest` exactly (`tests/properties.rs`), and tokio's
 //!   paused clock under `start_paused`, where the total is the longest delay
 //!   rounded up to tokio's millisecond (`tests/tokio.rs`).
+//! - **Entering**: [`Runtime::block_on`] and [`measure_time`] work from plain
+//!   synchronous code on every backend (every conformance test starts
+//!   there); a nested `block_on` either runs (smol, async-std) or panics with
+//!   a message saying so (tokio, Sim), never deadlocks silently
+//!   (`nested_block_on_works_or_panics_clearly`); tokio used outside a
+//!   runtime, or in one without timers, panics with a message naming the fix
+//!   (`tests/tokio.rs`).
 //! - **Determinism**: a seeded generator gives the same delays on every
 //!   backend, for every combinator (`seed_fixes_delays`,
 //!   `distributions_plug_in`); on Sim also the same completion order and

@@ -42,6 +42,7 @@ macro_rules! conformance {
                 detached_task_completes,
                 try_join_reports_panic,
                 await_resumes_panic,
+                nested_block_on_works_or_panics_clearly,
             );
             // Slow at scale: `cargo test --release --test conformance -- --ignored`.
             conformance!(@ignored $rt;

@@ -473,6 +473,27 @@ pub fn await_resumes_panic<R: Backend>(rt: &R) {
     assert_eq!(caught.downcast_ref::<&str>(), Some(&"boom"));
 }
 
+pub fn nested_block_on_works_or_panics_clearly<R: Backend>(rt: &R) {
+    // Each runtime chooses: smol and async-std run it, tokio and Sim refuse.
+    // Either way the answer comes at once, never a silent deadlock.
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        rt.block_on(async { rt.block_on(async { 7 }) })
+    }));
+    if let Err(payload) = outcome {
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        assert!(
+            message.contains("within a runtime") || message.contains("block_on"),
+            "unclear message: {message:?}"
+        );
+    } else {
+        assert_eq!(outcome.ok(), Some(7));
+    }
+}
+
 // ===== scale (ignored by default) =====
 
 const MILLION: usize = 1_000_000;
