@@ -170,9 +170,9 @@ fn assert_one_start<R: Backend>(rec: &Counting<R>, delays: &[Duration]) {
     });
 }
 
-/// Delays for the drop tests: long enough that nothing finishes all its
-/// waiters in 20 ms, short enough to wait out.
-const DROP_MAX: Duration = Duration::from_millis(60);
+/// Delays for the drop tests: long enough that a stalled test thread does
+/// not see every waiter finish before the drop, short enough to wait out.
+const DROP_MAX: Duration = Duration::from_millis(300);
 
 /// Starts `future` (over delays up to [`DROP_MAX`]), lets it run for 20 ms,
 /// drops it, waits until every delay would have passed, and checks that no
@@ -407,12 +407,15 @@ impl Drop for DropCounter {
     }
 }
 
+/// How long a counting task sleeps: ample time to drop its handle first.
+const TASK_SLEEP: Duration = Duration::from_millis(200);
+
 fn counting_task<R: Backend>(
     rt: &R,
     finished: &Arc<AtomicUsize>,
     dropped: &Arc<AtomicUsize>,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let sleep = rt.sleep(Duration::from_millis(30));
+    let sleep = rt.sleep(TASK_SLEEP);
     let finished = Arc::clone(finished);
     let guard = DropCounter(Arc::clone(dropped));
     async move {
@@ -430,7 +433,7 @@ pub fn dropped_handle_cancels_task<R: Backend>(rt: &R) {
         // Let it start sleeping, then drop it.
         rt.sleep(Duration::from_millis(5)).await;
         drop(handle);
-        rt.sleep(Duration::from_millis(100)).await;
+        rt.sleep(TASK_SLEEP + Duration::from_millis(100)).await;
     });
     assert_eq!(
         finished.load(Ordering::SeqCst),
@@ -449,7 +452,7 @@ pub fn detached_task_completes<R: Backend>(rt: &R) {
     let dropped = Arc::new(AtomicUsize::new(0));
     rt.block_on(async {
         rt.spawn(counting_task(rt, &finished, &dropped)).detach();
-        rt.sleep(Duration::from_millis(100)).await;
+        rt.sleep(TASK_SLEEP + SLACK).await;
     });
     assert_eq!(finished.load(Ordering::SeqCst), 1);
     assert_eq!(dropped.load(Ordering::SeqCst), 1);
