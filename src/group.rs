@@ -24,7 +24,10 @@ use crate::task::{Panic, poll_catching, register};
 
 /// Spawns every future of `futures` on `spawner` as one group, and returns
 /// the future that collects their outputs, in completion order.
-pub(crate) fn spawn_group<S, I>(spawner: &S, futures: I) -> Group<<I::Item as Future>::Output>
+pub(crate) fn spawn_group<S, I>(
+    spawner: &S,
+    futures: I,
+) -> Group<<I::Item as Future>::Output, S::RawTask>
 where
     S: Spawn + ?Sized,
     I: ExactSizeIterator,
@@ -32,7 +35,8 @@ where
     <I::Item as Future>::Output: Send + 'static,
 {
     let n = futures.len();
-    let group = Group {
+    let mut group = Group {
+        raw: Vec::with_capacity(n),
         shared: Arc::new(Shared(Padded {
             cancelled: AtomicBool::new(false),
             state: Mutex::new(State {
@@ -48,17 +52,16 @@ where
     };
     // If a spawn panics, dropping `group` cancels the members already
     // spawned.
-    let mut spawned = 0;
     for (index, future) in futures.take(n).enumerate() {
-        spawner.spawn_detached(Member {
+        let raw = spawner.spawn_raw(Member {
             future: Some(future),
             shared: Arc::clone(&group.shared),
             index,
         });
-        spawned += 1;
+        group.raw.push(raw);
     }
     // An iterator shorter than it claimed: forget the missing members.
-    group.shared.lock().running -= n - spawned;
+    group.shared.lock().running -= n - group.raw.len();
     group
 }
 
@@ -238,14 +241,21 @@ impl<F: Future> Future for Member<F> {
 ///
 /// Resumes the first member's panic; panics if the runtime dropped a member
 /// unfinished.
-pub(crate) struct Group<T> {
+pub(crate) struct Group<T, K> {
     shared: Arc<Shared<T>>,
+    /// The runtime's handles to the members, dropped here once they are
+    /// done, so that the members are freed on this thread (see
+    /// [`Spawn::RawTask`]).
+    raw: Vec<K>,
 }
 
-impl<T> Future for Group<T> {
+// The raw handles are never pinned.
+impl<T, K> Unpin for Group<T, K> {}
+
+impl<T, K> Future for Group<T, K> {
     type Output = Vec<T>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
         let mut state = self.shared.lock();
         if let Some(payload) = state.panic.take() {
             drop(state);
@@ -259,11 +269,14 @@ impl<T> Future for Group<T> {
             drop(state);
             panic!("a stagger task was cancelled before it finished: its runtime dropped it");
         }
-        Poll::Ready(core::mem::take(&mut state.outputs))
+        let outputs = core::mem::take(&mut state.outputs);
+        drop(state);
+        self.raw = Vec::new();
+        Poll::Ready(outputs)
     }
 }
 
-impl<T> Drop for Group<T> {
+impl<T, K> Drop for Group<T, K> {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         if state.running == 0 {

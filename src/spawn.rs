@@ -7,7 +7,7 @@ use crate::task::{self, JoinHandle};
 
 /// Spawns futures as background tasks.
 ///
-/// A backend implements only [`spawn_detached`](Spawn::spawn_detached);
+/// A backend implements only [`spawn_raw`](Spawn::spawn_raw);
 /// [`spawn`](Spawn::spawn) wraps the future so that every backend returns the
 /// same [`JoinHandle`] with the same behaviour: output on await, panics
 /// resumed in the awaiter, cancellation on drop.
@@ -27,12 +27,31 @@ use crate::task::{self, JoinHandle};
 /// assert_eq!(sum, 3);
 /// ```
 pub trait Spawn {
-    /// Runs `task` in the background until it completes, without a handle.
+    /// The runtime's own handle to a task started by
+    /// [`spawn_raw`](Spawn::spawn_raw).
+    ///
+    /// Dropping it must not cancel the task. Its use is memory: once the task
+    /// finished, dropping the last handle frees the task on the dropping
+    /// thread, so [`task_wait_n`](crate::task_wait_n) keeps them and drops
+    /// them on the caller's thread, as hand-written code does, instead of
+    /// having the executor's threads free every task.
+    type RawTask: Send + 'static;
+
+    /// Runs `task` in the background until it completes, and returns the
+    /// runtime's handle to it (see [`RawTask`](Spawn::RawTask)).
     ///
     /// The runtime may drop `task` unfinished only when it shuts down.
-    fn spawn_detached<F>(&self, task: F)
+    fn spawn_raw<F>(&self, task: F) -> Self::RawTask
     where
         F: Future<Output = ()> + Send + 'static;
+
+    /// Runs `task` in the background until it completes, without a handle.
+    fn spawn_detached<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        drop(self.spawn_raw(task));
+    }
 
     /// Spawns `future` as a task and returns its [`JoinHandle`].
     ///
@@ -73,11 +92,13 @@ pub trait Runtime: Sleeper + Spawn {
 }
 
 impl<S: Spawn + ?Sized> Spawn for &S {
-    fn spawn_detached<F>(&self, task: F)
+    type RawTask = S::RawTask;
+
+    fn spawn_raw<F>(&self, task: F) -> S::RawTask
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        (**self).spawn_detached(task)
+        (**self).spawn_raw(task)
     }
 }
 

@@ -25,12 +25,14 @@ use crate::{Runtime, Spawn};
 pub struct AsyncStd;
 
 impl Spawn for AsyncStd {
-    fn spawn_detached<F>(&self, task: F)
+    /// Dropping async-std's handle detaches the task.
+    type RawTask = async_std::task::JoinHandle<()>;
+
+    fn spawn_raw<F>(&self, task: F) -> Self::RawTask
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        // Dropping async-std's handle detaches the task.
-        drop(async_std::task::spawn(task));
+        async_std::task::spawn(task)
     }
 }
 

@@ -21,11 +21,37 @@ use crate::{Runtime, Spawn};
 pub struct Smol;
 
 impl Spawn for Smol {
-    fn spawn_detached<F>(&self, task: F)
+    type RawTask = SmolTask;
+
+    fn spawn_raw<F>(&self, task: F) -> SmolTask
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        smol::spawn(task).detach();
+        SmolTask(Some(smol::spawn(task)))
+    }
+}
+
+/// [`Smol`]'s [`RawTask`](Spawn::RawTask): smol's task handle, detached
+/// instead of cancelled when dropped.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rt::{Smol, SmolTask};
+///
+/// let raw: SmolTask = Smol.spawn_raw(async {});
+/// drop(raw); // the task runs on
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
+#[derive(Debug)]
+pub struct SmolTask(Option<smol::Task<()>>);
+
+impl Drop for SmolTask {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.detach();
+        }
     }
 }
 

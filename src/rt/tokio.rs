@@ -70,13 +70,15 @@ impl Sleeper for Tokio {
 }
 
 impl Spawn for Tokio {
-    fn spawn_detached<F>(&self, task: F)
+    /// Dropping tokio's handle detaches the task.
+    type RawTask = ::tokio::task::JoinHandle<()>;
+
+    fn spawn_raw<F>(&self, task: F) -> Self::RawTask
     where
         F: Future<Output = ()> + Send + 'static,
     {
         match Handle::try_current() {
-            // Dropping tokio's handle detaches the task.
-            Ok(runtime) => drop(runtime.spawn(task)),
+            Ok(runtime) => runtime.spawn(task),
             Err(_) => panic!("{NO_RUNTIME}"),
         }
     }

@@ -404,10 +404,14 @@ impl Sleeper for Sim {
 }
 
 impl Spawn for Sim {
+    /// A `Sim` runs its tasks on one thread: there is nothing to free
+    /// elsewhere, so it keeps no handle.
+    type RawTask = ();
+
     /// Queues `task` on the simulation; it runs when a
     /// [`block_on`](Runtime::block_on) drives the simulation, and stays
     /// queued until then.
-    fn spawn_detached<F>(&self, task: F)
+    fn spawn_raw<F>(&self, task: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {

@@ -93,11 +93,13 @@ impl<R: Sleeper> Sleeper for Counting<R> {
 }
 
 impl<R: Spawn> Spawn for Counting<R> {
-    fn spawn_detached<F>(&self, task: F)
+    type RawTask = R::RawTask;
+
+    fn spawn_raw<F>(&self, task: F) -> R::RawTask
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        self.inner.spawn_detached(task);
+        self.inner.spawn_raw(task)
     }
 }
 

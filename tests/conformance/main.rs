@@ -108,11 +108,13 @@ mod multi_thread {
     }
 
     impl Spawn for TokioMultiThread {
-        fn spawn_detached<F>(&self, task: F)
+        type RawTask = <Tokio as Spawn>::RawTask;
+
+        fn spawn_raw<F>(&self, task: F) -> Self::RawTask
         where
             F: Future<Output = ()> + Send + 'static,
         {
-            Tokio.spawn_detached(task);
+            Tokio.spawn_raw(task)
         }
     }
 
