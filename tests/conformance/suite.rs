@@ -101,11 +101,16 @@ pub fn wait_random_huge_max_is_cancellable<R: Backend>(rt: &R) {
     }
 }
 
-// ===== wait_n =====
+// ===== wait_n and task_wait_n: one check each, run on both =====
 
-pub fn wait_n_runs_concurrently<R: Backend>(rt: &R) {
+/// `n` waiters take about the longest delay, not the sum.
+fn assert_runs_concurrently<R, F>(rt: &R, call: impl FnOnce(usize, Duration) -> F)
+where
+    R: Backend,
+    F: Future<Output = Vec<Duration>>,
+{
     let n = 50;
-    let (delays, elapsed) = timed(rt, || stagger::wait_n(rt, n, MAX));
+    let (delays, elapsed) = timed(rt, || call(n, MAX));
     assert_valid(&delays, n, MAX);
     let longest = *delays.last().unwrap();
     assert!(
@@ -119,19 +124,42 @@ pub fn wait_n_runs_concurrently<R: Backend>(rt: &R) {
     );
 }
 
-pub fn wait_n_ascending_under_ties<R: Backend>(rt: &R) {
-    // Many waiters in a few milliseconds: timers share ticks and complete
-    // out of order; the result must be ascending anyway.
+/// Many waiters in a few milliseconds: timers share ticks and complete out
+/// of order; the result must be ascending anyway.
+fn assert_ascending_under_ties<R, F>(rt: &R, call: impl Fn(usize, Duration) -> F)
+where
+    R: Backend,
+    F: Future<Output = Vec<Duration>>,
+{
     for _ in 0..3 {
-        let delays = rt.block_on(stagger::wait_n(rt, 2000, Duration::from_millis(3)));
+        let delays = rt.block_on(call(2000, Duration::from_millis(3)));
         assert_valid(&delays, 2000, Duration::from_millis(3));
     }
 }
 
-pub fn wait_n_zero_is_empty<R: Backend>(rt: &R) {
-    let (delays, elapsed) = timed(rt, || stagger::wait_n(rt, 0, stagger::DEFAULT_MAX_DELAY));
+/// `n = 0` returns an empty `Vec` at once, whatever `max_delay`.
+fn assert_zero_is_empty<R, F>(rt: &R, call: impl FnOnce(usize, Duration) -> F)
+where
+    R: Backend,
+    F: Future<Output = Vec<Duration>>,
+{
+    let (delays, elapsed) = timed(rt, || call(0, stagger::DEFAULT_MAX_DELAY));
     assert!(delays.is_empty());
     assert!(elapsed < SLACK);
+}
+
+// ===== wait_n =====
+
+pub fn wait_n_runs_concurrently<R: Backend>(rt: &R) {
+    assert_runs_concurrently(rt, |n, max| stagger::wait_n(rt, n, max));
+}
+
+pub fn wait_n_ascending_under_ties<R: Backend>(rt: &R) {
+    assert_ascending_under_ties(rt, |n, max| stagger::wait_n(rt, n, max));
+}
+
+pub fn wait_n_zero_is_empty<R: Backend>(rt: &R) {
+    assert_zero_is_empty(rt, |n, max| stagger::wait_n(rt, n, max));
 }
 
 pub fn wait_n_zero_max_is_zeros<R: Backend>(rt: &R) {
@@ -146,20 +174,25 @@ pub fn wait_n_huge_max_is_cancellable<R: Backend>(rt: &R) {
 }
 
 pub fn wait_n_shares_one_start<R: Backend>(rt: &R) {
-    let (seed, n, max) = (5, 64, Duration::from_millis(20));
     let rec = Counting::new(rt.clone());
-    let delays = rt.block_on(stagger::wait_n_with(
-        &rec,
-        &mut StdRng::seed_from_u64(seed),
-        n,
-        max,
-    ));
-    assert_eq!(delays, expected(seed, n, max));
-    assert_one_start(&rec, &delays);
+    assert_one_start(rt, &rec, |rng, n, max| {
+        stagger::wait_n_with(&rec, rng, n, max)
+    });
 }
 
-/// Every deadline asked for is `start + delay` for one start read once.
-fn assert_one_start<R: Backend>(rec: &Counting<R>, delays: &[Duration]) {
+/// Runs `call` (a seeded `wait_n`-like call through `rec`) and checks every
+/// deadline asked for is `start + delay` for one start read once.
+fn assert_one_start<R, F>(
+    rt: &R,
+    rec: &Counting<R>,
+    call: impl FnOnce(&mut StdRng, usize, Duration) -> F,
+) where
+    R: Backend,
+    F: Future<Output = Vec<Duration>>,
+{
+    let (seed, n, max) = (5, 64, Duration::from_millis(20));
+    let delays = rt.block_on(call(&mut StdRng::seed_from_u64(seed), n, max));
+    assert_eq!(delays, expected(seed, n, max));
     rec.log(|log| {
         assert_eq!(log.now_reads, 1, "the clock was read more than once");
         let start = log.deadlines.iter().min().copied().unwrap() - delays[0];
@@ -217,16 +250,10 @@ pub fn dropped_as_completed_drops_timers<R: Backend>(rt: &R) {
 // ===== task_wait_random, task_wait_n =====
 
 pub fn task_wait_n_shares_one_start<R: Backend>(rt: &R) {
-    let (seed, n, max) = (5, 64, Duration::from_millis(20));
     let rec = Counting::new(rt.clone());
-    let delays = rt.block_on(stagger::task_wait_n_with(
-        &rec,
-        &mut StdRng::seed_from_u64(seed),
-        n,
-        max,
-    ));
-    assert_eq!(delays, expected(seed, n, max));
-    assert_one_start(&rec, &delays);
+    assert_one_start(rt, &rec, |rng, n, max| {
+        stagger::task_wait_n_with(&rec, rng, n, max)
+    });
 }
 
 pub fn task_wait_n_panic_cancels_the_rest<R: Backend>(rt: &R) {
@@ -270,27 +297,15 @@ pub fn task_wait_random_within_bounds<R: Backend>(rt: &R) {
 }
 
 pub fn task_wait_n_runs_concurrently<R: Backend>(rt: &R) {
-    let n = 50;
-    let (delays, elapsed) = timed(rt, || stagger::task_wait_n(rt, n, MAX));
-    assert_valid(&delays, n, MAX);
-    let longest = *delays.last().unwrap();
-    assert!(elapsed >= longest);
-    assert!(
-        elapsed < longest + SLACK,
-        "took {elapsed:?}: not concurrent"
-    );
+    assert_runs_concurrently(rt, |n, max| stagger::task_wait_n(rt, n, max));
 }
 
 pub fn task_wait_n_ascending_under_ties<R: Backend>(rt: &R) {
-    for _ in 0..3 {
-        let delays = rt.block_on(stagger::task_wait_n(rt, 2000, Duration::from_millis(3)));
-        assert_valid(&delays, 2000, Duration::from_millis(3));
-    }
+    assert_ascending_under_ties(rt, |n, max| stagger::task_wait_n(rt, n, max));
 }
 
 pub fn task_wait_n_zero_is_empty<R: Backend>(rt: &R) {
-    let delays = rt.block_on(stagger::task_wait_n(rt, 0, stagger::DEFAULT_MAX_DELAY));
-    assert!(delays.is_empty());
+    assert_zero_is_empty(rt, |n, max| stagger::task_wait_n(rt, n, max));
 }
 
 pub fn task_wait_n_huge_max_is_cancellable<R: Backend>(rt: &R) {
