@@ -149,17 +149,9 @@ pin_project! {
 
     impl<F: Future> PinnedDrop for Member<F> {
         fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
             if this.future.is_some() {
                 // The runtime dropped an unfinished member (it shut down).
-                this.future.set(None);
-                let mut state = this.shared.lock();
-                state.lost = true;
-                let waiter = state.finish(*this.index);
-                drop(state);
-                if let Some(waiter) = waiter {
-                    waiter.wake();
-                }
+                this.abandon(true);
             }
         }
     }
@@ -167,15 +159,18 @@ pin_project! {
 
 impl<F: Future> Member<F> {
     /// Drops the unfinished future (and its timers), then reports the
-    /// member finished.
-    fn finish(self: Pin<&mut Self>) -> Poll<()> {
+    /// member finished without output; `lost` if its runtime dropped it
+    /// rather than the group cancelling it.
+    fn abandon(self: Pin<&mut Self>, lost: bool) {
         let mut this = self.project();
         this.future.set(None);
-        let waiter = this.shared.lock().finish(*this.index);
+        let mut state = this.shared.lock();
+        state.lost |= lost;
+        let waiter = state.finish(*this.index);
+        drop(state);
         if let Some(waiter) = waiter {
             waiter.wake();
         }
-        Poll::Ready(())
     }
 }
 
@@ -183,11 +178,9 @@ impl<F: Future> Future for Member<F> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.future.is_none() {
+        if self.future.is_some() && self.shared.is_cancelled() {
+            self.abandon(false);
             return Poll::Ready(());
-        }
-        if self.shared.is_cancelled() {
-            return self.finish();
         }
         let mut this = self.as_mut().project();
         let Some(future) = this.future.as_mut().as_pin_mut() else {
@@ -201,7 +194,8 @@ impl<F: Future> Future for Member<F> {
                 let mut state = this.shared.lock();
                 if this.shared.is_cancelled() {
                     drop(state);
-                    return self.finish();
+                    self.abandon(false);
+                    return Poll::Ready(());
                 }
                 if state.wakers.is_empty() {
                     // Sized once: growing by doubling would hold two copies
