@@ -18,10 +18,14 @@ use async_io::Timer;
 ///
 /// ```
 /// use stagger::prelude::*;
-/// use stagger::rt::Smol;
+/// use stagger::rt::AsyncIoSleep;
 ///
-/// let sleep: stagger::rt::AsyncIoSleep = Smol.sleep(Duration::from_millis(1));
-/// Smol.block_on(sleep);
+/// # #[cfg(feature = "smol")]
+/// # let rt = stagger::rt::Smol;
+/// # #[cfg(not(feature = "smol"))]
+/// let rt = stagger::rt::AsyncStd; // or stagger::rt::Smol
+/// let sleep: AsyncIoSleep = rt.sleep(Duration::from_millis(1));
+/// rt.block_on(sleep);
 /// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
