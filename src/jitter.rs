@@ -11,9 +11,9 @@
 //! The names and formulas follow the AWS Architecture Blog's "Exponential
 //! Backoff And Jitter", with `t` the delay before jitter.
 
-use core::cell::Cell;
 use core::fmt;
 use core::time::Duration;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rand::Rng;
 use rand::distr::Distribution;
@@ -100,11 +100,16 @@ impl Distribution<Duration> for EqualJitter {
 /// `prev = base`: a stateful sequence that grows roughly threefold per step
 /// until `cap`, each delay drawn around the previous one.
 ///
-/// Sampling advances the sequence (the state sits in a [`Cell`], so a
-/// `DecorrelatedJitter` is not `Sync`); [`wait_n_from`](crate::wait_n_from)
-/// draws its delays in order, so a seeded generator fixes the whole
-/// sequence. [`reset`](Self::reset) starts over. A `base` of zero stays at
-/// zero, as the formula says: use a positive `base`.
+/// This is the formula of the AWS article: the draw may exceed `cap` and is
+/// then cut to it, so once the sequence has grown, a good share of the delays
+/// (about half, for `cap = 10 · base`) are exactly `cap`.
+///
+/// Sampling advances the sequence, which sits behind a lock, so a
+/// `DecorrelatedJitter` can be shared between threads and tasks;
+/// [`wait_n_from`](crate::wait_n_from) draws its delays in order, so a
+/// seeded generator fixes the whole sequence. [`reset`](Self::reset) starts
+/// over. A `base` of zero stays at zero, as the formula says: use a positive
+/// `base`.
 ///
 /// # Examples
 ///
@@ -126,11 +131,10 @@ impl Distribution<Duration> for EqualJitter {
 /// }
 /// # Ok::<(), stagger::jitter::JitterError>(())
 /// ```
-#[derive(Clone, PartialEq)]
 pub struct DecorrelatedJitter {
     base: Duration,
     cap: Duration,
-    prev: Cell<Duration>,
+    prev: Mutex<Duration>,
 }
 
 impl DecorrelatedJitter {
@@ -144,26 +148,49 @@ impl DecorrelatedJitter {
         Ok(DecorrelatedJitter {
             base,
             cap,
-            prev: Cell::new(base),
+            prev: Mutex::new(base),
         })
     }
 
     /// Starts the sequence over from `base`.
     pub fn reset(&self) {
-        self.prev.set(self.base);
+        *self.prev() = self.base;
+    }
+
+    fn prev(&self) -> MutexGuard<'_, Duration> {
+        // A `Duration` is always valid: a poisoned lock is usable.
+        self.prev.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl Distribution<Duration> for DecorrelatedJitter {
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Duration {
-        let high = self.prev.get().saturating_mul(3).min(self.cap);
-        // `base <= prev` and `base <= cap`, so `base <= high`.
-        let next = match uniform(self.base, high) {
+        let mut prev = self.prev();
+        // `base <= prev`, so `base <= 3 · prev`.
+        let draw = match uniform(self.base, prev.saturating_mul(3)) {
             Ok(uniform) => uniform.sample(rng),
             Err(_) => self.base,
         };
-        self.prev.set(next);
-        next
+        *prev = draw.min(self.cap);
+        *prev
+    }
+}
+
+impl Clone for DecorrelatedJitter {
+    /// A sequence with the same bounds, at the same point.
+    fn clone(&self) -> Self {
+        DecorrelatedJitter {
+            base: self.base,
+            cap: self.cap,
+            prev: Mutex::new(*self.prev()),
+        }
+    }
+}
+
+impl PartialEq for DecorrelatedJitter {
+    fn eq(&self, other: &Self) -> bool {
+        (self.base, self.cap) == (other.base, other.cap)
+            && (core::ptr::eq(self, other) || *self.prev() == *other.prev())
     }
 }
 
@@ -172,7 +199,7 @@ impl fmt::Debug for DecorrelatedJitter {
         f.debug_struct("DecorrelatedJitter")
             .field("base", &self.base)
             .field("cap", &self.cap)
-            .field("prev", &self.prev.get())
+            .field("prev", &*self.prev())
             .finish()
     }
 }
@@ -243,26 +270,99 @@ mod tests {
         }
     }
 
+    /// Mean and share of draws at most `at` (or exactly `at`, `exact`) of
+    /// 100 000 seeded draws.
+    fn stats(draw: &mut dyn FnMut(&mut StdRng) -> Duration, at: Duration) -> (f64, f64, f64) {
+        const N: u32 = 100_000;
+        let mut rng = StdRng::seed_from_u64(42);
+        let (mut sum, mut below, mut exact) = (Duration::ZERO, 0, 0);
+        for _ in 0..N {
+            let d = draw(&mut rng);
+            sum += d;
+            below += usize::from(d <= at);
+            exact += usize::from(d == at);
+        }
+        let share = |k: usize| k as f64 / f64::from(N);
+        ((sum / N).as_secs_f64() * 1e3, share(below), share(exact))
+    }
+
+    #[test]
+    fn full_jitter_is_uniform() {
+        let t = 10 * MS;
+        let full = FullJitter::new(t);
+        let (mean, quarter, _) = stats(&mut |rng| full.sample(rng), t / 4);
+        assert!((mean - 5.0).abs() < 0.05, "mean {mean} ms");
+        assert!((quarter - 0.25).abs() < 0.01, "{quarter} below t/4");
+    }
+
+    #[test]
+    fn equal_jitter_is_uniform_over_the_upper_half() {
+        let t = 10 * MS;
+        let equal = EqualJitter::new(t);
+        let (mean, below_half, _) = stats(
+            &mut |rng| equal.sample(rng),
+            t / 2 - Duration::from_nanos(1),
+        );
+        assert!((mean - 7.5).abs() < 0.05, "mean {mean} ms");
+        assert_eq!(below_half, 0.0);
+        let (_, three_quarters, _) = stats(&mut |rng| equal.sample(rng), t * 3 / 4);
+        assert!(
+            (three_quarters - 0.5).abs() < 0.01,
+            "{three_quarters} below 3t/4"
+        );
+    }
+
+    #[test]
+    fn decorrelated_is_the_documented_formula() {
+        // min(cap, U(base, 3 · prev)) with base 1 ms, cap 10 ms: the draw
+        // exceeds the cap about half the time once the sequence has grown,
+        // and the long-run mean is about 7.4 ms. The formula cut at the
+        // cap before drawing would never reach the cap exactly.
+        let (base, cap) = (MS, 10 * MS);
+        let jitter = DecorrelatedJitter::new(base, cap).unwrap();
+        let (mean, _, at_cap) = stats(&mut |rng| jitter.sample(rng), cap);
+        assert!((mean - 7.4).abs() < 0.15, "mean {mean} ms");
+        assert!((at_cap - 0.48).abs() < 0.03, "{at_cap} at the cap");
+    }
+
     #[test]
     fn decorrelated_follows_its_recurrence() {
         let mut rng = StdRng::seed_from_u64(2);
         let (base, cap) = (10 * MS, 2000 * MS);
         let jitter = DecorrelatedJitter::new(base, cap).unwrap();
         let mut prev = base;
-        let mut reached_cap_region = false;
+        let mut reached_cap = false;
         for _ in 0..200 {
             let next = jitter.sample(&mut rng);
             assert!(
                 base <= next && next <= cap.min(prev * 3),
                 "{next:?} after {prev:?}"
             );
-            reached_cap_region |= next > cap / 2;
+            reached_cap |= next == cap;
             prev = next;
         }
-        assert!(reached_cap_region, "the sequence never grew");
+        assert!(reached_cap, "the sequence never reached its cap");
         jitter.reset();
         let again = jitter.sample(&mut rng);
         assert!(again <= 3 * base);
+    }
+
+    #[test]
+    fn decorrelated_is_shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<DecorrelatedJitter>();
+        let jitter = DecorrelatedJitter::new(MS, 100 * MS).unwrap();
+        std::thread::scope(|s| {
+            for seed in 0..2 {
+                let jitter = &jitter;
+                s.spawn(move || {
+                    let mut rng = StdRng::seed_from_u64(seed);
+                    (0..1000).for_each(|_| assert!(jitter.sample(&mut rng) <= 100 * MS));
+                });
+            }
+        });
+        let copy = jitter.clone();
+        assert_eq!(copy, jitter);
     }
 
     #[test]
