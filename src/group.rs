@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use pin_project_lite::pin_project;
 
 use crate::spawn::Spawn;
-use crate::task::{Panic, poll_catching, register};
+use crate::task::{Panic, cancelling, drop_catching, poll_catching, register};
 
 /// Spawns every future of `futures` on `spawner` as one group, and returns
 /// the future that collects their outputs, in completion order.
@@ -107,13 +107,11 @@ impl<T> Shared<T> {
         self.0.cancelled.load(Ordering::Acquire)
     }
 
-    /// Marks the group cancelled and returns every waker to wake, members'
-    /// and the waiter's.
+    /// Marks the group cancelled and returns the members' wakers, to wake
+    /// so that they drop their futures.
     fn cancel(&self, state: &mut State<T>) -> Vec<Waker> {
         self.0.cancelled.store(true, Ordering::Release);
-        let mut wakers: Vec<Waker> = state.wakers.iter_mut().filter_map(Option::take).collect();
-        wakers.extend(state.waiter.take());
-        wakers
+        state.wakers.iter_mut().filter_map(Option::take).collect()
     }
 }
 
@@ -160,17 +158,25 @@ pin_project! {
 impl<F: Future> Member<F> {
     /// Drops the unfinished future (and its timers), then reports the
     /// member finished without output; `lost` if its runtime dropped it
-    /// rather than the group cancelling it.
+    /// rather than the group cancelling it. A panic in the future's
+    /// destructor is reported like one in its poll.
     fn abandon(self: Pin<&mut Self>, lost: bool) {
-        let mut this = self.project();
-        this.future.set(None);
+        let this = self.project();
+        let dropped = drop_catching(this.future);
         let mut state = this.shared.lock();
         state.lost |= lost;
-        let waiter = state.finish(*this.index);
+        let mut wake = match dropped {
+            Ok(()) => Vec::new(),
+            Err(payload) => {
+                state.panic.get_or_insert(payload);
+                let mut wake = this.shared.cancel(&mut state);
+                wake.extend(state.waiter.take());
+                wake
+            }
+        };
+        wake.extend(state.finish(*this.index));
         drop(state);
-        if let Some(waiter) = waiter {
-            waiter.wake();
-        }
+        wake.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -207,8 +213,12 @@ impl<F: Future> Future for Member<F> {
                 return Poll::Pending;
             }
         };
-        // Drop the future (and its timers) before reporting.
-        this.future.set(None);
+        // Drop the future (and its timers) before reporting; a panic in its
+        // destructor counts as the member's, unless its poll panicked first.
+        let outcome = match (outcome, drop_catching(this.future)) {
+            (Ok(output), Ok(())) => Ok(output),
+            (Ok(_), Err(payload)) | (Err(payload), _) => Err(payload),
+        };
         let mut state = this.shared.lock();
         let mut wake = match outcome {
             Ok(output) => {
@@ -217,7 +227,9 @@ impl<F: Future> Future for Member<F> {
             }
             Err(payload) => {
                 state.panic.get_or_insert(payload);
-                this.shared.cancel(&mut state)
+                let mut wake = this.shared.cancel(&mut state);
+                wake.extend(state.waiter.take());
+                wake
             }
         };
         wake.extend(state.finish(*this.index));
@@ -278,6 +290,12 @@ impl<T, K> Drop for Group<T, K> {
         }
         let wakers = self.shared.cancel(&mut state);
         drop(state);
-        wakers.into_iter().for_each(Waker::wake);
+        let raw = core::mem::take(&mut self.raw);
+        cancelling(|| {
+            wakers.into_iter().for_each(Waker::wake);
+            // Members never polled registered no waker: their runtime
+            // handles tell an executor that can drop them at once.
+            drop(raw);
+        });
     }
 }

@@ -114,39 +114,66 @@
 //! - **Cancellation**: dropping a [`wait_n`] future or an [`as_completed`]
 //!   stream drops every pending timer (`dropped_wait_n_drops_timers`,
 //!   `dropped_as_completed_drops_timers`); dropping a [`task_wait_n`]
-//!   future cancels every unfinished task, and none finishes afterwards
-//!   (`dropped_task_wait_n_cancels_tasks`); dropping a [`JoinHandle`]
+//!   future cancels every unfinished task (`dropped_task_wait_n_cancels_tasks`):
+//!   once the drop returns, no task starts another poll, and only polls
+//!   already running on other threads of a multi-threaded runtime (one per
+//!   thread at most) can still complete, as with tokio's `abort`
+//!   (`dropped_task_wait_n_starts_no_new_poll`). Dropping a [`JoinHandle`]
 //!   cancels its task, [`JoinHandle::detach`] opts out
-//!   (`dropped_handle_cancels_task`, `detached_task_completes`).
-//! - **Panics**: a panic in a spawned task resumes in whoever awaits its
-//!   handle, and [`JoinHandle::try_join`] returns it as a [`JoinError`]
-//!   (`await_resumes_panic`, `try_join_reports_panic`); a panicking waiter
-//!   makes [`task_wait_n`] cancel the others and resume the panic in its
-//!   caller, like Python's `TaskGroup` (`task_wait_n_panic_cancels_the_rest`).
+//!   (`dropped_handle_cancels_task`, `detached_task_completes`). On
+//!   [`Sim`](sim::Sim), a task cancelled while no `block_on` runs is
+//!   dropped at once, even one holding the last clones of its own `Sim`
+//!   (`tests/sim.rs`).
+//! - **Panics**: a panic in a spawned task — in its future's poll or in its
+//!   destructor — resumes in whoever awaits its handle, and
+//!   [`JoinHandle::try_join`] returns it as a [`JoinError`]; a task is
+//!   reported finished even then, and its future is dropped exactly once
+//!   (`await_resumes_panic`, `try_join_reports_panic`,
+//!   `join_handle_reports_every_fault`). A panicking member makes
+//!   [`task_wait_n`] cancel the others and resume the panic in its caller,
+//!   like Python's `TaskGroup`; when a poll panicked, that panic wins over
+//!   later ones of destructors (`task_wait_n_panic_cancels_the_rest`,
+//!   `task_wait_n_resumes_every_fault`). Inline fan-outs resume the panic
+//!   of a sleep's poll or destructor in their poller (`wait_n_resumes_every_fault`,
+//!   `as_completed_resumes_every_fault`). The destructor of a cancelled
+//!   task's future may panic: nobody is left to hear of it, so the panic is
+//!   discarded and the runtime runs on (`cancelled_task_with_panicking_drop`,
+//!   `dropped_task_wait_n_with_panicking_drop`).
 //! - **Clocks**: [`measure_time`] reads the backend's clock — virtual on Sim,
 //!   where `total == longest` exactly (`tests/properties.rs`), and tokio's
 //!   paused clock under `start_paused`, where the total is the longest delay
 //!   rounded up to tokio's millisecond (`tests/tokio.rs`).
 //! - **Entering**: [`Runtime::block_on`] and [`measure_time`] work from plain
 //!   synchronous code on every backend (every conformance test starts
-//!   there); a nested `block_on` either runs (smol, async-std) or panics with
-//!   a message saying so (tokio, Sim), never deadlocks silently
-//!   (`nested_block_on_works_or_panics_clearly`); tokio used outside a
-//!   runtime, or in one without timers, panics with a message naming the fix
-//!   (`tests/tokio.rs`).
+//!   there). Nested directly in another `block_on`, a `block_on` runs (smol,
+//!   async-std) or panics with a message saying so (tokio, Sim)
+//!   (`nested_block_on_works_or_panics_clearly`); inside a task spawned
+//!   through stagger it panics on every backend, where it would otherwise
+//!   block an executor thread that other tasks need, and deadlock
+//!   (`block_on_inside_a_spawned_task_panics`; a `Sim` can still run
+//!   *another* `Sim`). These panics point at the caller's line. tokio used
+//!   outside a runtime, or in one without timers, panics with a message
+//!   naming the fix (`tests/tokio.rs`).
 //! - **Determinism**: a seeded generator gives the same delays on every
 //!   backend, for every combinator (`seed_fixes_delays`,
 //!   `distributions_plug_in`); on Sim also the same completion order and
 //!   timestamps (`sim_is_deterministic`).
+//! - **Distributions**: the [`jitter`] strategies draw what their formulas
+//!   say, checked on their means and shares over 100 000 seeded draws, not
+//!   only on their bounds (`src/jitter.rs`).
 //! - **Input**: no function panics on any `Duration`: `Duration::MAX` or ten
-//!   years start and cancel cleanly (`*_huge_max_is_cancellable`), `n = 0`
+//!   years start and cancel cleanly (`*_huge_max_is_cancellable`), a
+//!   deadline past what `Instant` holds (on tokio, within a millisecond of
+//!   it, which tokio's rounding would overflow) never fires
+//!   (`deadlines_within_a_millisecond_of_the_last_instant_never_fire`), `n = 0`
 //!   returns at once (`*_zero_is_empty`); float seconds go through
 //!   [`try_from_secs_f64`], which rejects NaN, infinities, negatives and
 //!   overflow with a [`SecsError`] naming the value (`tests/secs.rs`).
 //!
 //! What can still panic is listed in each item's `# Panics` section: using
-//! [`rt::Tokio`] outside a tokio runtime, nested `block_on`, a [`Sim`](sim::Sim)
-//! deadlock, and allocating `n` delays when they cannot fit in memory.
+//! [`rt::Tokio`] outside a tokio runtime, a `block_on` nested or inside a
+//! task, a [`Sim`](sim::Sim) deadlock, and allocating `n` delays when they
+//! cannot fit in memory.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(

@@ -98,6 +98,7 @@ fn divide(total: Duration, n: usize) -> Duration {
 /// // 100 concurrent waiters take about as long as one.
 /// assert!(m.total < Duration::from_secs(1));
 /// ```
+#[track_caller]
 pub fn measure_time<R>(rt: &R, n: usize, max_delay: Duration) -> Measurement
 where
     R: Runtime + ?Sized,
@@ -121,6 +122,7 @@ where
 /// let b = stagger::measure_time_with(&sim, &mut StdRng::seed_from_u64(2), 8, max);
 /// assert_eq!(a.longest, b.longest); // the same draws; the timings differ
 /// ```
+#[track_caller]
 pub fn measure_time_with<R, G>(rt: &R, rng: &mut G, n: usize, max_delay: Duration) -> Measurement
 where
     R: Runtime + ?Sized,

@@ -103,6 +103,7 @@ impl<S: Spawn + ?Sized> Spawn for &S {
 }
 
 impl<R: Runtime + ?Sized> Runtime for &R {
+    #[track_caller]
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         (**self).block_on(future)
     }

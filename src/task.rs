@@ -8,6 +8,7 @@
 //! `Future<Output = ()>`. Cancellation, panics and shutdown are then handled
 //! here, once, for every backend.
 
+use core::cell::Cell;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
@@ -40,16 +41,95 @@ pub(crate) fn pair<F: Future>(future: F) -> (Task<F>, JoinHandle<F::Output>) {
 /// A caught panic's payload.
 pub(crate) type Panic = Box<dyn Any + Send + 'static>;
 
-/// Polls `future`, catching a panic instead of unwinding through the runtime.
+thread_local! {
+    /// How many stagger tasks this thread is polling (nested executors can
+    /// make it more than one).
+    static POLLING_TASKS: Cell<usize> = const { Cell::new(0) };
+}
+
+thread_local! {
+    /// Set while a handle or a group cancels its tasks; see [`cancelling`].
+    static CANCELLING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `cancel`, which wakes (or drops the runtime handles of) tasks whose
+/// handle or group is gone, telling their executor that the wake-up only
+/// cancels them.
+///
+/// A cancelled task normally drops its future at its next poll. That poll
+/// may never come: [`Sim`](crate::sim::Sim) runs tasks only inside a
+/// `block_on`, and a task that holds the last clones of its own `Sim` would
+/// keep the simulation, and itself, alive forever. So when nothing drives
+/// the simulation, a `Sim` drops a task woken here at once (see
+/// `sim/executor.rs`). Other executors ignore the flag.
+pub(crate) fn cancelling<T>(cancel: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CANCELLING.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CANCELLING.with(|c| c.replace(true)));
+    cancel()
+}
+
+/// Whether the current wake-up (or drop of a runtime handle) comes from
+/// [`cancelling`].
+pub(crate) fn is_cancelling() -> bool {
+    CANCELLING.with(Cell::get)
+}
+
+/// Panics if this thread is polling a task spawned through stagger, on any
+/// backend: `runtime`'s `block_on` there would block one of the executor's
+/// threads, and deadlock once it waits for a task that needs that thread.
+#[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
+#[track_caller]
+pub(crate) fn forbid_block_on_in_task(runtime: &str) {
+    if POLLING_TASKS.with(Cell::get) > 0 {
+        panic!(
+            "stagger::rt::{runtime}::block_on called inside a task: it would block one of the \
+             executor's threads, and deadlock once it waits for a task that needs it; `.await` \
+             the future instead"
+        );
+    }
+}
+
+/// Counts one task poll on this thread while it lives.
+struct PollingTask;
+
+impl PollingTask {
+    fn enter() -> Self {
+        POLLING_TASKS.with(|n| n.set(n.get() + 1));
+        PollingTask
+    }
+}
+
+impl Drop for PollingTask {
+    fn drop(&mut self) {
+        POLLING_TASKS.with(|n| n.set(n.get() - 1));
+    }
+}
+
+/// Polls a task's `future`, catching a panic instead of unwinding through
+/// the runtime.
 pub(crate) fn poll_catching<F: Future>(
     future: Pin<&mut F>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<F::Output, Panic>> {
+    let _polling = PollingTask::enter();
     match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
         Ok(Poll::Pending) => Poll::Pending,
         Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
         Err(payload) => Poll::Ready(Err(payload)),
     }
+}
+
+/// Drops the future in `slot`, catching a panic from its destructor.
+///
+/// The slot is `None` afterwards either way: an assignment that unwinds from
+/// the old value's destructor still writes the new value.
+pub(crate) fn drop_catching<F>(mut slot: Pin<&mut Option<F>>) -> Result<(), Panic> {
+    catch_unwind(AssertUnwindSafe(|| slot.set(None)))
 }
 
 /// Stores the context's waker in `slot`, unless it already wakes the same
@@ -129,11 +209,14 @@ pin_project! {
 
     impl<F: Future> PinnedDrop for Task<F> {
         fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
+            let this = this.project();
             if this.future.is_some() {
                 // The runtime dropped an unfinished task (it shut down).
-                this.future.set(None);
-                this.shared.complete(Err(JoinError(Repr::Cancelled)));
+                let repr = match drop_catching(this.future) {
+                    Ok(()) => Repr::Cancelled,
+                    Err(payload) => Repr::Panicked(payload),
+                };
+                this.shared.complete(Err(JoinError(repr)));
             }
         }
     }
@@ -152,15 +235,23 @@ impl<F: Future> Future for Task<F> {
             match state.handle {
                 HandleState::Dropped => {
                     drop(state);
-                    this.future.set(None);
+                    // Cancelled: nobody is left to hear of a panic in the
+                    // future's destructor.
+                    let _ = drop_catching(this.future);
                     return Poll::Ready(());
                 }
                 HandleState::Attached => register(&mut state.task_waker, cx),
                 HandleState::Detached => {}
             }
         }
-        let result = ready!(poll_catching(future, cx)).map_err(|p| JoinError(Repr::Panicked(p)));
-        this.future.set(None);
+        let polled = ready!(poll_catching(future, cx));
+        // Drop the future (and its timers) before reporting; a panic in its
+        // destructor is the task's outcome, unless the poll panicked first.
+        let dropped = drop_catching(this.future);
+        let result = match (polled, dropped) {
+            (Ok(output), Ok(())) => Ok(output),
+            (Ok(_), Err(payload)) | (Err(payload), _) => Err(JoinError(Repr::Panicked(payload))),
+        };
         this.shared.complete(result);
         Poll::Ready(())
     }
@@ -280,6 +371,13 @@ impl<T> JoinHandle<T> {
         !matches!(self.shared.lock().output, Output::Running)
     }
 
+    /// Makes dropping this handle wake `waker`, as if the task had
+    /// registered it at a poll: for executors that can drop a task cancelled
+    /// before its first poll.
+    pub(crate) fn set_task_waker(&self, waker: Waker) {
+        self.shared.lock().task_waker = Some(waker);
+    }
+
     fn poll_try_join(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
         let mut state = self.shared.lock();
         match core::mem::replace(&mut state.output, Output::Taken) {
@@ -307,7 +405,7 @@ impl<T> Drop for JoinHandle<T> {
         };
         drop(state);
         if let Some(waker) = waker {
-            waker.wake();
+            cancelling(|| waker.wake());
         }
     }
 }
@@ -459,3 +557,36 @@ impl fmt::Debug for JoinError {
 }
 
 impl std::error::Error for JoinError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts its drop, and panics in it if `.1`.
+    struct Dropped(Arc<Mutex<usize>>, bool);
+
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            *self.0.lock().unwrap() += 1;
+            if self.1 {
+                panic!("drop");
+            }
+        }
+    }
+
+    #[test]
+    fn drop_catching_empties_the_slot_even_when_the_drop_panics() {
+        let drops = Arc::new(Mutex::new(0));
+        let pair = (
+            Dropped(Arc::clone(&drops), true),
+            Dropped(Arc::clone(&drops), false),
+        );
+        let mut slot = Some(pair);
+        let payload = drop_catching(Pin::new(&mut slot)).unwrap_err();
+        assert_eq!(panic_message(payload.as_ref()), Some("drop"));
+        assert!(slot.is_none());
+        // The second field was dropped too, while the first one's panic
+        // unwound.
+        assert_eq!(*drops.lock().unwrap(), 2);
+    }
+}

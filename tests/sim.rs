@@ -468,6 +468,67 @@ fn dropping_the_sim_cancels_pending_tasks() {
     assert_eq!(finished.load(Ordering::SeqCst), 0);
 }
 
+#[test]
+fn cancelled_task_holding_its_own_sim_is_freed() {
+    // The task's clone of the Sim is the last one once `sim` is dropped:
+    // it must not keep the task (and the simulation) alive forever.
+    let (finished, dropped) = (Arc::default(), Arc::default());
+    let sim = Sim::new();
+    let own = sim.clone();
+    let handle = sim.spawn({
+        let task = counted_task(&sim, &finished, &dropped);
+        async move {
+            let _own = own;
+            task.await;
+        }
+    });
+    sim.block_on(sim.sleep(Duration::from_secs(1)));
+    drop(handle);
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "not dropped with its handle"
+    );
+    assert_eq!(sim.pending_tasks(), 0);
+    drop(sim);
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn task_cancelled_before_its_first_poll_is_freed() {
+    let (finished, dropped) = (Arc::default(), Arc::default());
+    let sim = Sim::new();
+    let own = sim.clone();
+    let task = counted_task(&sim, &finished, &dropped);
+    let handle = sim.spawn(async move {
+        let _own = own;
+        task.await;
+    });
+    drop(handle);
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    assert_eq!(sim.pending_tasks(), 0);
+    // The simulation is still usable, and the cancelled task never runs.
+    sim.block_on(sim.sleep(Duration::from_secs(60)));
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn handle_dropped_inside_block_on_cancels_at_the_next_poll() {
+    // While the simulation runs, cancellation keeps its place in the queue:
+    // the run stays deterministic.
+    let (finished, dropped) = (Arc::default(), Arc::default());
+    let sim = Sim::new();
+    sim.block_on(async {
+        let handle = sim.spawn(counted_task(&sim, &finished, &dropped));
+        yield_now().await;
+        drop(handle);
+        assert_eq!(dropped.load(Ordering::SeqCst), 0, "dropped inside the drop");
+        yield_now().await;
+        assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    });
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+}
+
 // ===== tasks across block_on calls =====
 
 #[test]

@@ -102,7 +102,90 @@ fn runtime_without_timers_is_reported() {
 }
 
 #[test]
-#[should_panic(expected = "Cannot start a runtime from within a runtime")]
+#[should_panic(expected = "Tokio::block_on called inside a tokio runtime")]
 fn block_on_inside_a_runtime_panics_instead_of_deadlocking() {
     Tokio.block_on(async { stagger::measure_time(&Tokio, 1, Duration::ZERO) });
+}
+
+/// The latest `Instant` the platform can represent from now on.
+fn latest_instant() -> std::time::Instant {
+    let now = std::time::Instant::now();
+    // Binary search on the offset: `checked_add` tells what fits.
+    let (mut fits, mut overflows) = (0u128, u128::from(u64::MAX) * 1_000_000_000 + 999_999_999);
+    while overflows - fits > 1 {
+        let mid = fits + (overflows - fits) / 2;
+        let d = Duration::new((mid / 1_000_000_000) as u64, (mid % 1_000_000_000) as u32);
+        match now.checked_add(d) {
+            Some(_) => fits = mid,
+            None => overflows = mid,
+        }
+    }
+    now + Duration::new((fits / 1_000_000_000) as u64, (fits % 1_000_000_000) as u32)
+}
+
+/// Whether `future` completes within 10 ms.
+async fn completes_soon<F: std::future::Future>(future: F) -> bool {
+    let timeout = Tokio.sleep(Duration::from_millis(10));
+    let won = futures::future::select(Box::pin(future), Box::pin(timeout)).await;
+    matches!(won, futures::future::Either::Left(_))
+}
+
+#[test]
+fn deadlines_within_a_millisecond_of_the_last_instant_never_fire() {
+    // tokio rounds deadlines up by just under a millisecond; that rounding
+    // must not overflow into a panic.
+    let latest = latest_instant();
+    Tokio.block_on(async {
+        for at in [
+            latest,
+            latest - Duration::from_nanos(1),
+            latest - Duration::from_micros(500),
+        ] {
+            assert!(!completes_soon(Tokio.sleep_until(at)).await, "{at:?} fired");
+        }
+        let until_end = latest - Tokio.now() - Duration::from_micros(100);
+        assert!(!completes_soon(Tokio.sleep(until_end)).await);
+        // A jitter whose draws land there.
+        let max = latest - Tokio.now();
+        let jitter = stagger::jitter::EqualJitter::new(max);
+        let wait = stagger::wait_n_from(&Tokio, &mut rand::rng(), 10, jitter);
+        assert!(!completes_soon(wait).await);
+    });
+}
+
+/// Runs `f`, which must panic, and returns the file its panic points at.
+fn panic_location(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+    use std::sync::{Arc, Mutex};
+    let seen = Arc::new(Mutex::new(None));
+    let previous = Arc::new(std::panic::take_hook());
+    let (record, chain) = (Arc::clone(&seen), Arc::clone(&previous));
+    let me = std::thread::current().id();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == me {
+            *record.lock().unwrap() = info.location().map(|l| l.file().to_owned());
+        } else {
+            chain(info);
+        }
+    }));
+    let caught = std::panic::catch_unwind(f);
+    std::panic::set_hook(Box::new(move |info| previous(info)));
+    assert!(caught.is_err(), "did not panic");
+    seen.lock().unwrap().take().unwrap()
+}
+
+#[test]
+fn block_on_panics_point_at_the_caller() {
+    // Inside a runtime, `Tokio.block_on` and `measure_time` blame the line
+    // that called them, not stagger's source.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _inside = runtime.enter();
+    let at = panic_location(|| Tokio.block_on(async {}));
+    assert!(at.ends_with("tokio.rs") && at.contains("tests"), "{at}");
+    let at = panic_location(|| {
+        let _ = stagger::measure_time(&Tokio, 1, Duration::ZERO);
+    });
+    assert!(at.contains("tests"), "{at}");
 }

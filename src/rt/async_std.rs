@@ -37,7 +37,16 @@ impl Spawn for AsyncStd {
 }
 
 impl Runtime for AsyncStd {
+    /// Runs `future` to completion on the current thread.
+    ///
+    /// # Panics
+    ///
+    /// Panics when called inside a task spawned through stagger: it would
+    /// block one of the executor's threads, and deadlock once it waits for a
+    /// task that needs that thread. `.await` the future there instead.
+    #[track_caller]
     fn block_on<F: Future>(&self, future: F) -> F::Output {
+        crate::task::forbid_block_on_in_task("AsyncStd");
         async_std::task::block_on(future)
     }
 }

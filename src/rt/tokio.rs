@@ -84,8 +84,25 @@ impl Spawn for Tokio {
     }
 }
 
+const NESTED: &str = "stagger::rt::Tokio::block_on called inside a tokio runtime, which cannot \
+    block on another runtime: `.await` the future instead (in `#[tokio::main]`, a tokio task or \
+    another `Tokio.block_on`)";
+
 impl Runtime for Tokio {
+    /// Runs `future` to completion on a new current-thread runtime, with
+    /// every driver enabled.
+    ///
+    /// # Panics
+    ///
+    /// Panics inside a tokio runtime (tokio forbids blocking one thread of a
+    /// runtime on another) and inside any task spawned through stagger:
+    /// `.await` the future there instead.
+    #[track_caller]
     fn block_on<F: Future>(&self, future: F) -> F::Output {
+        if Handle::try_current().is_ok() {
+            panic!("{NESTED}");
+        }
+        crate::task::forbid_block_on_in_task("Tokio");
         ::tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -99,7 +116,8 @@ pin_project! {
     ///
     /// The deadline is fixed at creation, but tokio's timer is only armed at
     /// the first poll, so a `TokioSleep` can be created outside a runtime and
-    /// awaited inside one. A deadline tokio cannot represent never fires.
+    /// awaited inside one. A deadline tokio cannot represent (past
+    /// `Instant`'s range, or within a millisecond of its end) never fires.
     ///
     /// # Examples
     ///
@@ -131,7 +149,10 @@ pin_project! {
 impl TokioSleep {
     fn new(deadline: Option<Instant>) -> Self {
         TokioSleep {
-            deadline,
+            // tokio rounds every deadline up to its next millisecond, and
+            // panics if that overflows `Instant`: such a deadline is as
+            // unreachable as one past `Instant`'s range.
+            deadline: deadline.filter(|at| at.checked_add(Duration::from_millis(1)).is_some()),
             timer: Timer::Idle,
         }
     }

@@ -8,6 +8,7 @@
 //! woken from any thread. Once the simulation has shut down, wakes queue
 //! nothing, so that no new cycle forms through the queue.
 
+use core::fmt;
 use core::future::Future;
 use core::pin::{Pin, pin};
 use core::task::{Context, Poll, Waker};
@@ -18,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use futures::task::{ArcWake, waker_ref};
 
 use super::{Inner, State};
+use crate::task;
 
 const DEADLOCK: &str = "stagger::sim::Sim deadlock: the future passed to block_on is waiting, \
     but no task can run and no timer is pending (it waits on something that is not a Sim timer)";
@@ -65,11 +67,71 @@ impl TaskCell {
     }
 }
 
+impl TaskCell {
+    /// Whether a wake-up (or the drop of the task's runtime handle) only
+    /// cancels the task while nothing drives the simulation: then the task
+    /// is dropped at once instead of at its next poll, which may never come
+    /// (see [`task::cancelling`]).
+    fn cancelled_while_idle(&self) -> bool {
+        task::is_cancelling() && !self.sim.running.load(Ordering::Acquire)
+    }
+
+    /// Drops the task's future now: it was cancelled while the simulation is
+    /// idle. The future is one of stagger's task wrappers, whose drop
+    /// completes the cancellation (and catches a panic of the destructors).
+    fn reap(&self) {
+        self.queued.store(true, Ordering::Release);
+        let future = self.future().take();
+        if future.is_none() {
+            return;
+        }
+        drop(future);
+        let registered = self.sim.lock().tasks.remove(self.id);
+        drop(registered);
+    }
+}
+
 impl ArcWake for TaskCell {
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        if !arc_self.queued.swap(true, Ordering::AcqRel) {
+        if arc_self.cancelled_while_idle() {
+            arc_self.reap();
+        } else if !arc_self.queued.swap(true, Ordering::AcqRel) {
             arc_self.sim.enqueue(Runnable::Task(Arc::clone(arc_self)));
         }
+    }
+}
+
+/// [`Sim`](super::Sim)'s [`RawTask`](crate::Spawn::RawTask): a handle to a
+/// task of the simulation. Dropping it lets the task run on.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::sim::{Sim, SimTask};
+///
+/// let sim = Sim::new();
+/// let raw: SimTask = sim.spawn_raw(async {});
+/// drop(raw); // the task runs on
+/// sim.block_on(async {});
+/// assert_eq!(sim.pending_tasks(), 0);
+/// ```
+pub struct SimTask(pub(super) Arc<TaskCell>);
+
+impl Drop for SimTask {
+    fn drop(&mut self) {
+        // A group dropping the handles of the members it cancelled.
+        if self.0.cancelled_while_idle() {
+            self.0.reap();
+        }
+    }
+}
+
+impl fmt::Debug for SimTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimTask")
+            .field("finished", &self.0.future().is_none())
+            .finish()
     }
 }
 
@@ -126,7 +188,7 @@ impl Tasks {
 }
 
 /// Registers `future` as a task and queues it.
-pub(super) fn spawn(sim: &Arc<Inner>, future: BoxFuture) {
+pub(super) fn spawn(sim: &Arc<Inner>, future: BoxFuture) -> SimTask {
     let mut state = sim.lock();
     let task = state.tasks.insert(|id| {
         Arc::new(TaskCell {
@@ -136,7 +198,13 @@ pub(super) fn spawn(sim: &Arc<Inner>, future: BoxFuture) {
             future: Mutex::new(Some(future)),
         })
     });
-    state.queue.push_back(Runnable::Task(task));
+    state.queue.push_back(Runnable::Task(Arc::clone(&task)));
+    SimTask(task)
+}
+
+/// The waker of the task behind `raw`.
+pub(super) fn waker(raw: &SimTask) -> Waker {
+    futures::task::waker(Arc::clone(&raw.0))
 }
 
 /// Polls a queued task once; drops it if it finished.

@@ -45,7 +45,7 @@
 //!
 //! Any future runs on a `Sim`, not only stagger's, as long as what it waits
 //! on is a `Sim` timer, another task of the same `Sim` (through a
-//! [`JoinHandle`](crate::JoinHandle), a channel, a lock...) or a waker called
+//! [`JoinHandle`], a channel, a lock...) or a waker called
 //! before the queue runs dry. Given the same inputs, a run is deterministic:
 //! the same tasks poll in the same order and read the same virtual times.
 //!
@@ -93,8 +93,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use crate::task::{self, JoinHandle};
 use crate::{Runtime, Sleeper, Spawn};
 
+pub use self::executor::SimTask;
 use self::executor::{Runnable, Tasks};
 pub use self::sleep::SimSleep;
 use self::timers::Timers;
@@ -118,15 +120,17 @@ use self::timers::Timers;
 /// - when a task given to [`spawn_detached`](Spawn::spawn_detached) panics
 ///   (its future is dropped first). Tasks started with
 ///   [`spawn`](Spawn::spawn) hand their panic to their
-///   [`JoinHandle`](crate::JoinHandle) instead.
+///   [`JoinHandle`] instead.
 ///
 /// # Shutdown
 ///
 /// Dropping the last clone shuts the simulation down: unfinished tasks are
-/// dropped (their [`JoinHandle`](crate::JoinHandle)s report them cancelled)
+/// dropped (their [`JoinHandle`]s report them cancelled)
 /// and sleeps that outlive it never complete. A task that holds a clone of
 /// its own `Sim` keeps the simulation alive until the task finishes or is
-/// cancelled.
+/// cancelled: a task cancelled while no `block_on` runs (its `JoinHandle`,
+/// or the fan-out it belongs to, dropped) is dropped at once, since no poll
+/// may ever come to drop it.
 ///
 /// # Examples
 ///
@@ -404,18 +408,29 @@ impl Sleeper for Sim {
 }
 
 impl Spawn for Sim {
-    /// A `Sim` runs its tasks on one thread: there is nothing to free
-    /// elsewhere, so it keeps no handle.
-    type RawTask = ();
+    type RawTask = SimTask;
 
     /// Queues `task` on the simulation; it runs when a
     /// [`block_on`](Runtime::block_on) drives the simulation, and stays
     /// queued until then.
-    fn spawn_raw<F>(&self, task: F)
+    fn spawn_raw<F>(&self, task: F) -> SimTask
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        executor::spawn(self.inner(), Box::pin(task));
+        executor::spawn(self.inner(), Box::pin(task))
+    }
+
+    /// Like [`Spawn::spawn`]; a task whose handle is dropped while no
+    /// `block_on` runs is dropped at once, even before its first poll.
+    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (task, handle) = task::pair(future);
+        let raw = self.spawn_raw(task);
+        handle.set_task_waker(executor::waker(&raw));
+        handle
     }
 }
 

@@ -1,14 +1,38 @@
-//! A backend wrapper that counts live timers and records clock reads and
-//! deadlines, to check what the combinators ask of a `Sleeper`.
+//! A backend wrapper that counts timers, records clock reads and deadlines,
+//! and injects faults: sleeps that panic when polled, when dropped, or both.
+//! It checks what the combinators ask of a `Sleeper`, and that a panicking
+//! sleep can neither hang them nor leak a future.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 use stagger::{Runtime, Sleeper, Spawn};
+
+/// How a chosen sleep misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Panics with [`PANIC`] when first polled.
+    Poll,
+    /// Panics with [`DROP_PANIC`] when dropped (unless already unwinding,
+    /// which would abort).
+    Drop,
+    /// Both: panics when polled, and again when dropped.
+    PollAndDrop,
+}
+
+impl Fault {
+    fn in_poll(self) -> bool {
+        matches!(self, Fault::Poll | Fault::PollAndDrop)
+    }
+
+    fn in_drop(self) -> bool {
+        matches!(self, Fault::Drop | Fault::PollAndDrop)
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Log {
@@ -22,12 +46,34 @@ pub struct Log {
     pub created: usize,
     /// Sleeps that completed.
     pub fired: usize,
-    /// The sleep (by creation index) that panics when polled.
-    pub panic_at: Option<usize>,
+    /// How many times each sleep (by creation index) was dropped.
+    pub drops: Vec<usize>,
+    /// The sleeps (by creation index) that misbehave, and how.
+    pub faults: Vec<(usize, Fault)>,
+    /// How long every sleep blocks its thread in the poll that completes it.
+    pub slow: Duration,
 }
 
-/// The payload of the panic a [`Counting::panicking`] sleep raises.
+impl Log {
+    /// Asserts that every sleep created was dropped exactly once.
+    pub fn assert_each_dropped_once(&self) {
+        assert_eq!(self.drops.len(), self.created);
+        let wrong: Vec<_> = (self.drops.iter().enumerate())
+            .filter(|&(_, &n)| n != 1)
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "(sleep, drops) not dropped once: {wrong:?}"
+        );
+        assert_eq!(self.live, 0);
+    }
+}
+
+/// The payload of the panic a faulty sleep raises when polled.
 pub const PANIC: &str = "a Counting sleep panicked on purpose";
+
+/// The payload of the panic a faulty sleep raises when dropped.
+pub const DROP_PANIC: &str = "a Counting sleep panicked in Drop on purpose";
 
 #[derive(Debug, Clone)]
 pub struct Counting<R> {
@@ -46,29 +92,60 @@ impl<R> Counting<R> {
     /// Like [`new`](Self::new), but the `index`-th sleep created panics
     /// with [`PANIC`] when first polled.
     pub fn panicking(inner: R, index: usize) -> Self {
+        Counting::faulty(inner, &[(index, Fault::Poll)])
+    }
+
+    /// Like [`new`](Self::new), but each `(index, fault)`: the `index`-th
+    /// sleep created misbehaves as `fault` says.
+    pub fn faulty(inner: R, faults: &[(usize, Fault)]) -> Self {
         let counting = Counting::new(inner);
-        counting.log.lock().unwrap().panic_at = Some(index);
+        counting.lock().faults = faults.to_vec();
         counting
+    }
+
+    /// Like [`new`](Self::new), but every sleep blocks its thread for
+    /// `slow` in the poll that completes it: a slow poll, to race against.
+    pub fn slow(inner: R, slow: Duration) -> Self {
+        let counting = Counting::new(inner);
+        counting.lock().slow = slow;
+        counting
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Log> {
+        lock(&self.log)
     }
 
     /// Reads the log.
     pub fn log<T>(&self, read: impl FnOnce(&Log) -> T) -> T {
-        read(&self.log.lock().unwrap())
+        read(&self.lock())
     }
 
     fn counted<S>(&self, sleep: S, deadline: Instant) -> Counted<S> {
-        let mut log = self.log.lock().unwrap();
+        let mut log = self.lock();
         log.live += 1;
         log.deadlines.push(deadline);
-        let panics = log.panic_at == Some(log.created);
+        let index = log.created;
+        let fault = (log.faults.iter())
+            .find(|&&(at, _)| at == index)
+            .map(|&(_, f)| f);
         log.created += 1;
+        log.drops.push(0);
         Counted {
             sleep,
-            panics,
+            fault,
             log: Arc::clone(&self.log),
-            guard: Live(Arc::clone(&self.log)),
+            guard: Live {
+                log: Arc::clone(&self.log),
+                index,
+                panics: fault.is_some_and(Fault::in_drop),
+            },
         }
     }
+}
+
+/// Faults poison nothing: the log stays usable after a panic.
+fn lock(log: &Mutex<Log>) -> MutexGuard<'_, Log> {
+    log.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<R: Sleeper> Sleeper for Counting<R> {
@@ -87,7 +164,7 @@ impl<R: Sleeper> Sleeper for Counting<R> {
     }
 
     fn now(&self) -> Instant {
-        self.log.lock().unwrap().now_reads += 1;
+        self.lock().now_reads += 1;
         self.inner.now()
     }
 }
@@ -109,14 +186,23 @@ impl<R: Runtime> Runtime for Counting<R> {
     }
 }
 
-/// Decrements the live count when the sleep holding it is dropped.
+/// Counts the drop of the sleep holding it, and raises its drop fault.
 #[derive(Debug)]
-struct Live(Arc<Mutex<Log>>);
+struct Live {
+    log: Arc<Mutex<Log>>,
+    index: usize,
+    panics: bool,
+}
 
 impl Drop for Live {
     fn drop(&mut self) {
-        if let Ok(mut log) = self.0.lock() {
-            log.live -= 1;
+        let mut log = lock(&self.log);
+        log.live -= 1;
+        log.drops[self.index] += 1;
+        drop(log);
+        // A second panic while unwinding would abort the test process.
+        if self.panics && !std::thread::panicking() {
+            panic!("{DROP_PANIC}");
         }
     }
 }
@@ -126,7 +212,7 @@ pin_project! {
     pub struct Counted<S> {
         #[pin]
         sleep: S,
-        panics: bool,
+        fault: Option<Fault>,
         log: Arc<Mutex<Log>>,
         guard: Live,
     }
@@ -137,12 +223,14 @@ impl<S: Future<Output = ()>> Future for Counted<S> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        if *this.panics {
+        if this.fault.is_some_and(Fault::in_poll) {
             panic!("{PANIC}");
         }
         let poll = this.sleep.poll(cx);
         if poll.is_ready() {
-            this.log.lock().unwrap().fired += 1;
+            let slow = lock(this.log).slow;
+            std::thread::sleep(slow);
+            lock(this.log).fired += 1;
         }
         poll
     }

@@ -30,6 +30,7 @@ macro_rules! conformance {
                 task_wait_n_huge_max_is_cancellable,
                 task_wait_n_shares_one_start,
                 dropped_task_wait_n_cancels_tasks,
+                dropped_task_wait_n_starts_no_new_poll,
                 task_wait_n_panic_cancels_the_rest,
                 try_join_of_panicking_waiter,
                 measure_time_is_consistent,
@@ -43,6 +44,13 @@ macro_rules! conformance {
                 try_join_reports_panic,
                 await_resumes_panic,
                 nested_block_on_works_or_panics_clearly,
+                block_on_inside_a_spawned_task_panics,
+                join_handle_reports_every_fault,
+                cancelled_task_with_panicking_drop,
+                task_wait_n_resumes_every_fault,
+                dropped_task_wait_n_with_panicking_drop,
+                wait_n_resumes_every_fault,
+                as_completed_resumes_every_fault,
             );
             // Slow at scale: `cargo test --release --test conformance -- --ignored`.
             conformance!(@ignored $rt;

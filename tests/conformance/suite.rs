@@ -7,6 +7,7 @@
 
 #![allow(dead_code)] // Each function is used once per enabled backend.
 
+use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,10 +20,10 @@ use futures::{FutureExt, Stream, StreamExt};
 use rand::SeedableRng;
 use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
-use stagger::Runtime;
 use stagger::jitter::{DecorrelatedJitter, EqualJitter};
+use stagger::{Runtime, Sleeper};
 
-use crate::counting::{Counting, PANIC};
+use crate::counting::{Counting, DROP_PANIC, Fault, Log, PANIC};
 
 /// What the suite needs of a backend: a runtime whose sleeps can be spawned.
 pub trait Backend: Runtime<Sleep: Send + 'static> + Clone + Send + Sync + 'static {}
@@ -510,6 +511,190 @@ pub fn nested_block_on_works_or_panics_clearly<R: Backend>(rt: &R) {
     } else {
         assert_eq!(outcome.ok(), Some(7));
     }
+}
+
+pub fn dropped_task_wait_n_starts_no_new_poll<R: Backend>(rt: &R) {
+    // Members whose polls block their thread for 20 ms: when the fan-out is
+    // dropped, some may be in the middle of a poll on another thread. Those
+    // may still complete; no other member may.
+    let rec = Counting::slow(rt.clone(), Duration::from_millis(20));
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    rt.block_on(async {
+        {
+            let mut fan_out = pin!(stagger::task_wait_n(&rec, 10, Duration::ZERO));
+            assert!(futures::poll!(fan_out.as_mut()).is_pending());
+            rt.sleep(Duration::from_millis(20)).await;
+        } // Dropped here.
+        let at_drop = rec.log(|log| log.fired);
+        rt.sleep(Duration::from_millis(300)).await;
+        let after = rec.log(|log| log.fired) - at_drop;
+        assert!(
+            after <= threads,
+            "{after} members finished after the drop, {threads} threads"
+        );
+        rec.log(|log| assert_eq!(log.live, 0));
+    });
+}
+
+// ===== faults: sleeps that panic in poll, in Drop, or both =====
+
+/// Far beyond any delay here: a run that takes this long has hung.
+const HANG: Duration = Duration::from_secs(5);
+
+/// Runs `future`, panicking if it takes [`HANG`] on the backend's clock.
+async fn within<R: Backend, F: Future>(rt: &R, what: &str, future: F) -> F::Output {
+    let future = pin!(future);
+    let timeout = pin!(rt.sleep(HANG));
+    match select(future, timeout).await {
+        Either::Left((output, _)) => output,
+        Either::Right(_) => panic!("{what} hung"),
+    }
+}
+
+/// The message of a panic payload.
+fn message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or_default()
+}
+
+/// A fault, and the panic it must surface as: a poll's panic wins over the
+/// drop's that follows it.
+const SURFACES: [(Fault, &str); 3] = [
+    (Fault::Poll, PANIC),
+    (Fault::Drop, DROP_PANIC),
+    (Fault::PollAndDrop, PANIC),
+];
+
+pub fn join_handle_reports_every_fault<R: Backend>(rt: &R) {
+    for (fault, expected) in SURFACES {
+        let rec = Counting::faulty(rt.clone(), &[(0, fault)]);
+        let (err, finished) = rt.block_on(async {
+            let handle = rt.spawn(rec.sleep(Duration::from_millis(5)));
+            rt.sleep(Duration::from_millis(50)).await;
+            let finished = handle.is_finished();
+            (
+                within(rt, "the JoinHandle", handle.try_join()).await,
+                finished,
+            )
+        });
+        let err = err.expect_err("the task's panic was lost");
+        assert!(finished, "{fault:?}: is_finished() stayed false");
+        assert!(err.is_panic(), "{fault:?}: {err}");
+        assert_eq!(message(err.into_panic().as_ref()), expected, "{fault:?}");
+        rec.log(Log::assert_each_dropped_once);
+    }
+}
+
+pub fn cancelled_task_with_panicking_drop<R: Backend>(rt: &R) {
+    let rec = Counting::faulty(rt.clone(), &[(0, Fault::Drop)]);
+    rt.block_on(async {
+        let handle = rt.spawn(rec.sleep(Duration::from_secs(3600)));
+        rt.sleep(Duration::from_millis(5)).await;
+        // Nobody listens for the panic the cancellation raises: it must not
+        // escape into the runtime, which runs on.
+        drop(handle);
+        rt.sleep(Duration::from_millis(50)).await;
+        rec.log(Log::assert_each_dropped_once);
+        assert_eq!(rt.spawn(async { 1 }).await, 1);
+    });
+}
+
+pub fn task_wait_n_resumes_every_fault<R: Backend>(rt: &R) {
+    for (fault, expected) in SURFACES {
+        // Member 5 of 20 misbehaves; member 7's sleep, which will be
+        // cancelled, panics when dropped too.
+        let faults = [(5, fault), (7, Fault::Drop)];
+        let rec = Counting::faulty(rt.clone(), &faults);
+        rt.block_on(async {
+            let fan_out =
+                AssertUnwindSafe(stagger::task_wait_n(&rec, 20, Duration::from_secs(3600)));
+            let run = within(rt, "task_wait_n", fan_out.catch_unwind());
+            // Member 5 faults at its first poll or its drop; with a delay
+            // of up to an hour, only a poll fault can come first.
+            let caught = match fault {
+                Fault::Drop => None,
+                _ => Some(run.await.expect_err("the panic was lost")),
+            };
+            if let Some(caught) = caught {
+                assert_eq!(message(caught.as_ref()), expected, "{fault:?}");
+            }
+            // Cancelled members drop their sleeps at their next poll.
+            rt.sleep(Duration::from_millis(50)).await;
+            rec.log(Log::assert_each_dropped_once);
+        });
+    }
+    // A fault in the drop of a member that finished.
+    let rec = Counting::faulty(rt.clone(), &[(5, Fault::Drop)]);
+    rt.block_on(async {
+        let fan_out = AssertUnwindSafe(stagger::task_wait_n(&rec, 20, MAX));
+        let caught = within(rt, "task_wait_n", fan_out.catch_unwind()).await;
+        assert_eq!(
+            message(caught.expect_err("the panic was lost").as_ref()),
+            DROP_PANIC
+        );
+        rt.sleep(Duration::from_millis(50)).await;
+        rec.log(Log::assert_each_dropped_once);
+    });
+}
+
+pub fn dropped_task_wait_n_with_panicking_drop<R: Backend>(rt: &R) {
+    let rec = Counting::faulty(rt.clone(), &[(7, Fault::Drop)]);
+    rt.block_on(async {
+        let fan_out = stagger::task_wait_n(&rec, 20, Duration::from_secs(3600));
+        run_briefly(rt, fan_out).await;
+        rt.sleep(Duration::from_millis(50)).await;
+        rec.log(Log::assert_each_dropped_once);
+        assert_eq!(rt.spawn(async { 1 }).await, 1);
+    });
+}
+
+pub fn wait_n_resumes_every_fault<R: Backend>(rt: &R) {
+    // Polled inline: a panic while unwinding would abort, so no PollAndDrop.
+    for (fault, expected) in [(Fault::Poll, PANIC), (Fault::Drop, DROP_PANIC)] {
+        let rec = Counting::faulty(rt.clone(), &[(5, fault)]);
+        rt.block_on(async {
+            let fan_out = AssertUnwindSafe(stagger::wait_n(&rec, 20, MAX));
+            let caught = within(rt, "wait_n", fan_out.catch_unwind()).await;
+            let caught = caught.expect_err("the panic was lost");
+            assert_eq!(message(caught.as_ref()), expected, "{fault:?}");
+        });
+        rec.log(Log::assert_each_dropped_once);
+    }
+}
+
+pub fn as_completed_resumes_every_fault<R: Backend>(rt: &R) {
+    for (fault, expected) in [(Fault::Poll, PANIC), (Fault::Drop, DROP_PANIC)] {
+        let rec = Counting::faulty(rt.clone(), &[(5, fault)]);
+        rt.block_on(async {
+            let stream = stagger::as_completed(&rec, 20, MAX);
+            let fan_out = AssertUnwindSafe(stream.collect::<Vec<_>>());
+            let caught = within(rt, "as_completed", fan_out.catch_unwind()).await;
+            let caught = caught.expect_err("the panic was lost");
+            assert_eq!(message(caught.as_ref()), expected, "{fault:?}");
+        });
+        rec.log(Log::assert_each_dropped_once);
+    }
+}
+
+pub fn block_on_inside_a_spawned_task_panics<R: Backend>(rt: &R) {
+    // On a global executor the inner block_on would block one of its few
+    // threads, and deadlock once it waits for a task: refused on every
+    // backend instead.
+    let inner = rt.clone();
+    let err = rt.block_on(async {
+        let task = rt.spawn(async move { inner.block_on(async { 7 }) });
+        within(rt, "block_on in a task", task.try_join()).await
+    });
+    let err = err.expect_err("block_on ran inside a task");
+    let panic = err.into_panic();
+    let message = message(panic.as_ref());
+    assert!(
+        message.contains("block_on") || message.contains("within a runtime"),
+        "unclear message: {message:?}"
+    );
 }
 
 // ===== scale (ignored by default) =====
