@@ -97,7 +97,7 @@ fn run(args: &Args) -> Result<(), String> {
 #[allow(dead_code)] // Unused when no backend feature is enabled.
 fn tour<R>(name: &str, rt: &R, n: usize, max: Duration) -> Result<(), String>
 where
-    R: Runtime<Sleep: Send + 'static>,
+    R: Runtime<Sleep: Send + 'static> + Clone,
 {
     println!("stagger tour on {name}: n = {n}, max_delay = {max:?}\n");
 

@@ -1,19 +1,19 @@
-//! The completion stream every fan-out is built on.
+//! The exercise's completion stream: `asyncio.as_completed` over `n` waiters.
 
 use core::fmt;
-use core::future::Future;
+use core::future::{Future, Ready};
 use core::pin::Pin;
-use core::task::{Context, Poll, ready};
+use core::task::{Context, Poll};
 use core::time::Duration;
-use std::time::Instant;
 
-use futures::stream::{FusedStream, FuturesUnordered, Stream, StreamExt};
-use pin_project_lite::pin_project;
+use futures::stream::{FusedStream, Stream, StreamExt};
 use rand::Rng;
 use rand::distr::Distribution;
 
+use crate::engine::Waiters;
 use crate::jitter::FullJitter;
 use crate::sleeper::Sleeper;
+use crate::staggered::Staggered;
 
 /// Starts `n` concurrent waiters with uniform random delays in
 /// `[0, max_delay]` and yields each delay as its waiter finishes, like
@@ -23,7 +23,8 @@ use crate::sleeper::Sleeper;
 /// `as_completed` is called: waiter `i` finishes no earlier than
 /// `start + delay_i`. Items come in completion order, which is *not*
 /// guaranteed to be ascending: timers that fire in the same tick may complete
-/// in any order. [`wait_n`](crate::wait_n) collects this stream and sorts it.
+/// in any order. [`wait_n`](crate::wait_n) runs the same waiters over the
+/// delays sorted up front, and returns them once the last one finished.
 ///
 /// # Cancellation
 ///
@@ -121,94 +122,69 @@ where
     D: Distribution<Duration>,
 {
     let start = sleeper.now();
-    let waiters = (0..n)
-        .map(|_| Waiter::new(sleeper, start, distribution.sample(rng)))
-        .collect();
-    AsCompleted { waiters }
-}
-
-pin_project! {
-    /// Stream for the [`as_completed`] function: yields each waiter's delay
-    /// as it finishes.
-    ///
-    /// Its [`size_hint`](Stream::size_hint) is exact: the number of waiters
-    /// still pending.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use futures::Stream;
-    /// use stagger::prelude::*;
-    /// use stagger::sim::Sim;
-    ///
-    /// let sim = Sim::new();
-    /// let pending = stagger::as_completed(&sim, 3, Duration::from_millis(1));
-    /// assert_eq!(pending.size_hint(), (3, Some(3)));
-    /// ```
-    #[must_use = "streams do nothing unless polled"]
-    pub struct AsCompleted<F> {
-        waiters: FuturesUnordered<Waiter<F>>,
+    let entries = (0..n).map(|_| (distribution.sample(rng), ()));
+    AsCompleted {
+        waiters: Staggered::new(Waiters::new(sleeper, start, entries), no_work),
     }
 }
 
-impl<F: Future<Output = ()>> Stream for AsCompleted<F> {
+/// The work of a waiter that only waits.
+pub(crate) type NoWork = fn(()) -> Ready<()>;
+
+/// [`NoWork`]'s one value.
+pub(crate) fn no_work((): ()) -> Ready<()> {
+    core::future::ready(())
+}
+
+/// Stream for the [`as_completed`] function: yields each waiter's delay
+/// as it finishes.
+///
+/// It is [`staggered`](crate::staggered) with no work: use that to know
+/// which waiter finished, or to run work after each delay.
+///
+/// Its [`size_hint`](Stream::size_hint) is exact: the number of waiters
+/// still pending.
+///
+/// # Examples
+///
+/// ```
+/// use futures::Stream;
+/// use stagger::prelude::*;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let pending = stagger::as_completed(&sim, 3, Duration::from_millis(1));
+/// assert_eq!(pending.size_hint(), (3, Some(3)));
+/// ```
+#[must_use = "streams do nothing unless polled"]
+pub struct AsCompleted<Sl> {
+    waiters: Staggered<Sl, (), NoWork, Ready<()>>,
+}
+
+impl<Sl: Future<Output = ()>> Stream for AsCompleted<Sl> {
     type Item = Duration;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Duration>> {
-        self.project().waiters.poll_next_unpin(cx)
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Duration>> {
+        self.waiters
+            .poll_next_unpin(cx)
+            .map(|done| done.map(|done| done.delay))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.waiters.len(), Some(self.waiters.len()))
+        self.waiters.size_hint()
     }
 }
 
-impl<F: Future<Output = ()>> FusedStream for AsCompleted<F> {
+impl<Sl: Future<Output = ()>> FusedStream for AsCompleted<Sl> {
     fn is_terminated(&self) -> bool {
         self.waiters.is_terminated()
     }
 }
 
-impl<F> fmt::Debug for AsCompleted<F> {
+impl<Sl: Future<Output = ()>> fmt::Debug for AsCompleted<Sl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsCompleted")
-            .field("pending", &self.waiters.len())
+            .field("pending", &self.waiters.size_hint().0)
             .finish()
-    }
-}
-
-pin_project! {
-    /// One waiter: a sleep until `start + delay` that yields `delay`.
-    pub(crate) struct Waiter<F> {
-        // `None` when `start + delay` does not fit in an `Instant`: such a
-        // waiter never finishes, as its deadline is unreachable anyway.
-        #[pin]
-        sleep: Option<F>,
-        delay: Duration,
-    }
-}
-
-impl<F> Waiter<F> {
-    pub(crate) fn new<S>(sleeper: &S, start: Instant, delay: Duration) -> Self
-    where
-        S: Sleeper<Sleep = F> + ?Sized,
-    {
-        let sleep = start.checked_add(delay).map(|at| sleeper.sleep_until(at));
-        Waiter { sleep, delay }
-    }
-}
-
-impl<F: Future<Output = ()>> Future for Waiter<F> {
-    type Output = Duration;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Duration> {
-        let this = self.project();
-        match this.sleep.as_pin_mut() {
-            Some(sleep) => {
-                ready!(sleep.poll(cx));
-                Poll::Ready(*this.delay)
-            }
-            None => Poll::Pending,
-        }
     }
 }

@@ -1,20 +1,30 @@
-//! A group of spawned tasks collected as one: the engine of `task_wait_n`.
+//! A group of spawned tasks whose outputs come back in completion order: the
+//! engine of every spawned fan-out ([`task_staggered`](crate::task_staggered),
+//! [`task_wait_n`](crate::task_wait_n), [`schedule::run`](crate::schedule::run)).
 //!
 //! A [`JoinHandle`](crate::JoinHandle) per task costs a shared slot per task
 //! (an allocation, and a cache miss on every join) plus a node in whatever
 //! collection awaits the handles. A group has one slot for all its members,
 //! like tokio's `JoinSet`: each member, when it finishes, pushes its output
-//! into one shared `Vec` and wakes the group's one waiter.
+//! onto one shared queue and wakes the group's one waiter. The waiter takes
+//! the whole queue at once, so a burst of completions costs it one lock.
 //!
-//! The semantics are those of a `Vec<JoinHandle<T>>` awaited together:
-//! dropping the group cancels every unfinished member, and a panic in a
-//! member cancels the others and resumes in whoever awaits the group.
+//! The semantics are those of a collection of `JoinHandle`s awaited
+//! together: dropping the group cancels every unfinished member, and a panic
+//! in a member (in its poll or in its future's destructor) cancels the
+//! others and resumes in whoever polls the group; after that the group is
+//! finished.
+//!
+//! Members can join while the group runs: a slot, indexing the member's
+//! waker and its runtime handle, is reused once the member's output has been
+//! taken.
 
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
+use std::collections::VecDeque;
 use std::panic::resume_unwind;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use pin_project_lite::pin_project;
@@ -22,52 +32,43 @@ use pin_project_lite::pin_project;
 use crate::spawn::Spawn;
 use crate::task::{Panic, cancelling, drop_catching, poll_catching, register};
 
-/// Spawns every future of `futures` on `spawner` as one group, and returns
-/// the future that collects their outputs, in completion order.
-pub(crate) fn spawn_group<S, I>(
-    spawner: &S,
-    futures: I,
-) -> Group<<I::Item as Future>::Output, S::RawTask>
-where
-    S: Spawn + ?Sized,
-    I: ExactSizeIterator,
-    I::Item: Future + Send + 'static,
-    <I::Item as Future>::Output: Send + 'static,
-{
-    let n = futures.len();
-    let mut group = Group {
-        raw: Vec::with_capacity(n),
-        shared: Arc::new(Shared(Padded {
-            cancelled: AtomicBool::new(false),
-            state: Mutex::new(State {
-                outputs: Vec::with_capacity(n),
-                wakers: Vec::new(),
-                members: n,
-                running: n,
-                panic: None,
-                lost: false,
-                waiter: None,
-            }),
-        })),
-    };
-    // If a spawn panics, dropping `group` cancels the members already
-    // spawned.
-    for (index, future) in futures.take(n).enumerate() {
-        let raw = spawner.spawn_raw(Member {
-            future: Some(future),
-            shared: Arc::clone(&group.shared),
-            index,
-        });
-        group.raw.push(raw);
-    }
-    // An iterator shorter than it claimed: forget the missing members.
-    group.shared.lock().running -= n - group.raw.len();
-    group
+/// What the group does with its members' outputs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    /// Queue them, and wake the waiter as soon as one is ready.
+    Stream,
+    /// Drop them, and wake the waiter only when no member runs: for a caller
+    /// that needs to know only when everything finished. It saves a thread
+    /// wake-up per member on multi-threaded executors, where waking the
+    /// waiter earlier would only make it see members still running and
+    /// sleep again.
+    Count,
 }
 
-/// The group's slot. Members poll and lock it from worker threads while
-/// the spawner is still cloning the `Arc`: the padding keeps the reference
-/// counts off the cache line the lock and flag live on.
+/// Awaits the members of a group; see the [module documentation](self).
+pub(crate) struct Group<T, K> {
+    shared: Arc<Shared<T>>,
+    /// The runtime's handles to the members, by slot; each is dropped here
+    /// once its member's output is taken, so that the member is freed on
+    /// this thread (see [`Spawn::RawTask`]).
+    raw: Vec<Option<K>>,
+    /// Slots free for new members.
+    free: Vec<usize>,
+    /// Outputs taken from the shared queue and not yet returned.
+    ready: VecDeque<(usize, T)>,
+    /// Members spawned whose outputs have not been returned.
+    live: usize,
+    /// Set once a member's panic was resumed, or a member was lost: the
+    /// group is finished.
+    failed: bool,
+}
+
+// The raw handles and outputs are never pinned.
+impl<T, K> Unpin for Group<T, K> {}
+
+/// The group's shared slot. Members poll and lock it from worker threads
+/// while the spawner is still cloning the `Arc`: the padding keeps the
+/// reference counts off the cache line the lock and flag live on.
 struct Shared<T>(Padded<T>);
 
 #[repr(align(128))]
@@ -75,20 +76,23 @@ struct Padded<T> {
     /// Set, under the lock, when the group is dropped or a member panicked;
     /// read without it before every poll.
     cancelled: AtomicBool,
+    /// Members spawned and not yet finished: raised by the spawner without
+    /// the lock (spawning needs no lock), lowered by members under it, read
+    /// by the waiter under it.
+    running: AtomicUsize,
     state: Mutex<State<T>>,
 }
 
 struct State<T> {
-    /// Outputs of finished members, in completion order.
-    outputs: Vec<T>,
-    /// Each member's waker, while it is pending: woken to cancel it. Empty
-    /// until a member waits: members that finish at their first poll never
-    /// touch it.
+    mode: Mode,
+    /// Outputs of finished members with their slots, in completion order.
+    outputs: VecDeque<(usize, T)>,
+    /// Each member's waker, by slot, while it is pending: woken to cancel
+    /// it. Empty until a member waits: members that finish at their first
+    /// poll never touch it.
     wakers: Vec<Option<Waker>>,
-    /// How many members the group has.
-    members: usize,
-    /// Members not yet finished.
-    running: usize,
+    /// How many slots to size `wakers` for when it is first needed.
+    capacity: usize,
     /// The first panic of a member.
     panic: Option<Panic>,
     /// A member was dropped unfinished by its runtime.
@@ -107,6 +111,11 @@ impl<T> Shared<T> {
         self.0.cancelled.load(Ordering::Acquire)
     }
 
+    /// Members spawned and not yet finished; exact under the lock.
+    fn running(&self) -> usize {
+        self.0.running.load(Ordering::Acquire)
+    }
+
     /// Marks the group cancelled and returns the members' wakers, to wake
     /// so that they drop their futures.
     fn cancel(&self, state: &mut State<T>) -> Vec<Waker> {
@@ -116,20 +125,184 @@ impl<T> Shared<T> {
 }
 
 impl<T> State<T> {
-    /// Records that a member finished; returns the waiter to wake once the
-    /// last one has. Waking it earlier would only make it poll, see members
-    /// still running and sleep again: a thread wake-up per member on
-    /// multi-threaded executors.
-    fn finish(&mut self, index: usize) -> Option<Waker> {
-        if let Some(waker) = self.wakers.get_mut(index) {
+    /// Records, under the lock, that the member in `slot` finished, with its
+    /// output if it has one; returns the waiter if it should be woken.
+    fn finish(&mut self, shared: &Shared<T>, slot: usize, output: Option<T>) -> Option<Waker> {
+        if let Some(waker) = self.wakers.get_mut(slot) {
             *waker = None;
         }
-        self.running -= 1;
-        if self.running == 0 {
+        let running = shared.0.running.fetch_sub(1, Ordering::AcqRel) - 1;
+        let ready = match (self.mode, output) {
+            (Mode::Stream, Some(output)) => {
+                self.outputs.push_back((slot, output));
+                true
+            }
+            _ => false,
+        };
+        if ready || running == 0 {
             self.waiter.take()
         } else {
             None
         }
+    }
+
+    /// Records a member's panic (the first one wins) and cancels the group;
+    /// returns the wakers of the other members and of the waiter.
+    fn fail(&mut self, shared: &Shared<T>, payload: Panic) -> Vec<Waker> {
+        self.panic.get_or_insert(payload);
+        let mut wake = shared.cancel(self);
+        wake.extend(self.waiter.take());
+        wake
+    }
+}
+
+impl<T, K> Group<T, K> {
+    /// An empty group expecting about `capacity` members.
+    pub(crate) fn new(capacity: usize, mode: Mode) -> Self {
+        Group {
+            shared: Arc::new(Shared(Padded {
+                cancelled: AtomicBool::new(false),
+                running: AtomicUsize::new(0),
+                state: Mutex::new(State {
+                    mode,
+                    outputs: VecDeque::new(),
+                    wakers: Vec::new(),
+                    capacity,
+                    panic: None,
+                    lost: false,
+                    waiter: None,
+                }),
+            })),
+            raw: Vec::with_capacity(capacity),
+            free: Vec::new(),
+            ready: VecDeque::new(),
+            live: 0,
+            failed: false,
+        }
+    }
+
+    /// Members spawned whose outputs have not been returned yet.
+    pub(crate) fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Whether a member panicked or was lost: the group is finished.
+    pub(crate) fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Spawns `future` on `spawner` as a member.
+    ///
+    /// # Panics
+    ///
+    /// Panics where `spawner` does; the group is unchanged then.
+    pub(crate) fn spawn<S, F>(&mut self, spawner: &S, future: F)
+    where
+        S: Spawn<RawTask = K> + ?Sized,
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let slot = self.free.pop().unwrap_or(self.raw.len());
+        // Counted running before it can finish.
+        self.shared.0.running.fetch_add(1, Ordering::Relaxed);
+        let unspawned = Unspawned(&self.shared);
+        let raw = spawner.spawn_raw(Member {
+            future: Some(future),
+            shared: Arc::clone(&self.shared),
+            slot,
+        });
+        core::mem::forget(unspawned);
+        match self.raw.get_mut(slot) {
+            Some(entry) => *entry = Some(raw),
+            None => self.raw.push(Some(raw)),
+        }
+        self.live += 1;
+    }
+
+    /// Returns the next output in completion order, `None` once no member
+    /// runs (more may join later).
+    ///
+    /// # Panics
+    ///
+    /// Resumes the first member's panic; panics if the runtime dropped a
+    /// member unfinished. The group is finished afterwards.
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        if let Some(output) = self.pop_ready() {
+            return Poll::Ready(Some(output));
+        }
+        if self.failed {
+            return Poll::Ready(None);
+        }
+        let mut state = self.shared.lock();
+        if let Some(payload) = state.panic.take() {
+            drop(state);
+            self.fail();
+            resume_unwind(payload);
+        }
+        if !state.outputs.is_empty() {
+            core::mem::swap(&mut state.outputs, &mut self.ready);
+            drop(state);
+            return Poll::Ready(self.pop_ready());
+        }
+        if self.shared.running() > 0 {
+            register(&mut state.waiter, cx);
+            return Poll::Pending;
+        }
+        let lost = state.lost;
+        drop(state);
+        // Every member finished: free them all here, on this thread.
+        self.raw.clear();
+        self.free.clear();
+        self.live = 0;
+        if lost {
+            self.fail();
+            panic!("a stagger task was cancelled before it finished: its runtime dropped it");
+        }
+        Poll::Ready(None)
+    }
+
+    /// Pops a taken output and frees its member's slot.
+    fn pop_ready(&mut self) -> Option<T> {
+        let (slot, output) = self.ready.pop_front()?;
+        if let Some(raw) = self.raw.get_mut(slot) {
+            *raw = None;
+        }
+        self.free.push(slot);
+        self.live -= 1;
+        Some(output)
+    }
+
+    fn fail(&mut self) {
+        self.failed = true;
+        self.live = 0;
+        self.ready.clear();
+    }
+}
+
+impl<T, K> Drop for Group<T, K> {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        let wakers = match self.shared.running() {
+            0 => Vec::new(),
+            _ => self.shared.cancel(&mut state),
+        };
+        drop(state);
+        let raw = core::mem::take(&mut self.raw);
+        cancelling(|| {
+            wakers.into_iter().for_each(Waker::wake);
+            // Members never polled registered no waker: their runtime
+            // handles tell an executor that can drop them at once.
+            drop(raw);
+        });
+    }
+}
+
+/// Gives back the running count of a member whose spawn panicked.
+struct Unspawned<'a, T>(&'a Shared<T>);
+
+impl<T> Drop for Unspawned<'_, T> {
+    fn drop(&mut self) {
+        self.0.0.running.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -142,7 +315,7 @@ pin_project! {
         #[pin]
         future: Option<F>,
         shared: Arc<Shared<F::Output>>,
-        index: usize,
+        slot: usize,
     }
 
     impl<F: Future> PinnedDrop for Member<F> {
@@ -167,14 +340,9 @@ impl<F: Future> Member<F> {
         state.lost |= lost;
         let mut wake = match dropped {
             Ok(()) => Vec::new(),
-            Err(payload) => {
-                state.panic.get_or_insert(payload);
-                let mut wake = this.shared.cancel(&mut state);
-                wake.extend(state.waiter.take());
-                wake
-            }
+            Err(payload) => state.fail(this.shared, payload),
         };
-        wake.extend(state.finish(*this.index));
+        wake.extend(state.finish(this.shared, *this.slot, None));
         drop(state);
         wake.into_iter().for_each(Waker::wake);
     }
@@ -203,13 +371,14 @@ impl<F: Future> Future for Member<F> {
                     self.abandon(false);
                     return Poll::Ready(());
                 }
-                if state.wakers.is_empty() {
-                    // Sized once: growing by doubling would hold two copies
-                    // at the peak.
-                    let members = state.members;
-                    state.wakers.resize(members, None);
+                let slot = *this.slot;
+                if state.wakers.len() <= slot {
+                    // Sized once for the expected members: growing by
+                    // doubling would hold two copies at the peak.
+                    let len = (slot + 1).max(state.capacity);
+                    state.wakers.resize(len, None);
                 }
-                register(&mut state.wakers[*this.index], cx);
+                register(&mut state.wakers[slot], cx);
                 return Poll::Pending;
             }
         };
@@ -220,82 +389,13 @@ impl<F: Future> Future for Member<F> {
             (Ok(_), Err(payload)) | (Err(payload), _) => Err(payload),
         };
         let mut state = this.shared.lock();
-        let mut wake = match outcome {
-            Ok(output) => {
-                state.outputs.push(output);
-                Vec::new()
-            }
-            Err(payload) => {
-                state.panic.get_or_insert(payload);
-                let mut wake = this.shared.cancel(&mut state);
-                wake.extend(state.waiter.take());
-                wake
-            }
+        let (output, mut wake) = match outcome {
+            Ok(output) => (Some(output), Vec::new()),
+            Err(payload) => (None, state.fail(this.shared, payload)),
         };
-        wake.extend(state.finish(*this.index));
+        wake.extend(state.finish(this.shared, *this.slot, output));
         drop(state);
         wake.into_iter().for_each(Waker::wake);
         Poll::Ready(())
-    }
-}
-
-// ===== the group =====
-
-/// Awaits every member of a group; see [`spawn_group`].
-///
-/// # Panics
-///
-/// Resumes the first member's panic; panics if the runtime dropped a member
-/// unfinished.
-pub(crate) struct Group<T, K> {
-    shared: Arc<Shared<T>>,
-    /// The runtime's handles to the members, dropped here once they are
-    /// done, so that the members are freed on this thread (see
-    /// [`Spawn::RawTask`]).
-    raw: Vec<K>,
-}
-
-// The raw handles are never pinned.
-impl<T, K> Unpin for Group<T, K> {}
-
-impl<T, K> Future for Group<T, K> {
-    type Output = Vec<T>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
-        let mut state = self.shared.lock();
-        if let Some(payload) = state.panic.take() {
-            drop(state);
-            resume_unwind(payload);
-        }
-        if state.running > 0 {
-            register(&mut state.waiter, cx);
-            return Poll::Pending;
-        }
-        if state.lost {
-            drop(state);
-            panic!("a stagger task was cancelled before it finished: its runtime dropped it");
-        }
-        let outputs = core::mem::take(&mut state.outputs);
-        drop(state);
-        self.raw = Vec::new();
-        Poll::Ready(outputs)
-    }
-}
-
-impl<T, K> Drop for Group<T, K> {
-    fn drop(&mut self) {
-        let mut state = self.shared.lock();
-        if state.running == 0 {
-            return;
-        }
-        let wakers = self.shared.cancel(&mut state);
-        drop(state);
-        let raw = core::mem::take(&mut self.raw);
-        cancelling(|| {
-            wakers.into_iter().for_each(Waker::wake);
-            // Members never polled registered no waker: their runtime
-            // handles tell an executor that can drop them at once.
-            drop(raw);
-        });
     }
 }

@@ -184,6 +184,7 @@
 )]
 
 mod completed;
+mod engine;
 mod group;
 pub mod jitter;
 mod measure;
@@ -192,15 +193,37 @@ mod secs;
 pub mod sim;
 mod sleeper;
 mod spawn;
+mod staggered;
 mod task;
+mod timeout;
 mod wait;
+mod waiter;
+mod work;
+
+/// The [`rand`](https://docs.rs/rand) crate stagger draws its delays with,
+/// re-exported so that seeded generators come from the version the
+/// `_with` and `_from` functions take, whatever `rand` the caller depends on.
+///
+/// ```
+/// use stagger::rand::SeedableRng;
+/// use stagger::rand::rngs::StdRng;
+///
+/// let mut rng = StdRng::seed_from_u64(42);
+/// # let _ = &mut rng;
+/// ```
+pub use rand;
 
 pub use crate::completed::{AsCompleted, as_completed, as_completed_from, as_completed_with};
 pub use crate::measure::{Measurement, measure_time, measure_time_with};
 pub use crate::secs::{Reason, SecsError, try_from_secs_f64};
 pub use crate::sleeper::Sleeper;
 pub use crate::spawn::{Runtime, Spawn};
+pub use crate::staggered::{
+    Done, Staggered, TaskStaggered, staggered, staggered_from, staggered_with, task_staggered,
+    task_staggered_from, task_staggered_with,
+};
 pub use crate::task::{JoinError, JoinHandle, TryJoin};
+pub use crate::timeout::{Elapsed, Timeout, timeout, timeout_at};
 pub use crate::wait::{
     DEFAULT_MAX_DELAY, task_wait_n, task_wait_n_from, task_wait_n_with, task_wait_random, wait_n,
     wait_n_from, wait_n_with, wait_random, wait_random_from, wait_random_with,

@@ -1,18 +1,23 @@
 //! The exercise's combinators: one random wait, and `n` of them at once.
 
-use core::future::Future;
+use core::future::{Future, poll_fn};
 use core::time::Duration;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use rand::Rng;
 use rand::distr::Distribution;
 
-use crate::completed::{Waiter, as_completed_from};
-use crate::group::spawn_group;
+use crate::completed::no_work;
+use crate::engine::{Engine, Now, Waiters};
+use crate::group::Mode;
 use crate::jitter::FullJitter;
 use crate::sleeper::Sleeper;
 use crate::spawn::Spawn;
+use crate::staggered::Staggered;
 use crate::task::JoinHandle;
+use crate::waiter::Waiter;
+use crate::work::Spawned;
 
 /// The exercise's default `max_delay`: 10 seconds.
 ///
@@ -105,7 +110,8 @@ where
     R: Rng + ?Sized,
     D: Distribution<Duration>,
 {
-    Waiter::new(sleeper, sleeper.now(), distribution.sample(rng))
+    let delay = distribution.sample(rng);
+    Waiter::new(sleeper, sleeper.now(), delay, delay)
 }
 
 /// Runs [`wait_random`] `n` times concurrently and returns the `n` delays in
@@ -207,16 +213,33 @@ where
     R: Rng + ?Sized,
     D: Distribution<Duration>,
 {
-    let mut completions = as_completed_from(sleeper, rng, n, distribution);
+    let start = sleeper.now();
+    let delays = draw(rng, n, &distribution);
+    let entries = delays.iter().map(|&delay| (delay, ()));
+    let mut waiters = Staggered::new(Waiters::new(sleeper, start, entries), no_work);
     async move {
-        let mut delays = Vec::with_capacity(n);
-        while let Some(delay) = completions.next().await {
-            delays.push(delay);
-        }
-        // Completion order is nearly sorted, not sorted.
-        delays.sort_unstable();
+        while waiters.next().await.is_some() {}
         delays
     }
+}
+
+/// Draws `n` delays from `distribution` in order, then sorts them: the
+/// result of `wait_n` and `task_wait_n`, known before any timer fires.
+///
+/// # Panics
+///
+/// Panics at once, before drawing anything, if `n` delays cannot be
+/// allocated.
+fn draw<R, D>(rng: &mut R, n: usize, distribution: &D) -> Vec<Duration>
+where
+    R: Rng + ?Sized,
+    D: Distribution<Duration>,
+{
+    let mut delays = Vec::with_capacity(n);
+    delays.extend((0..n).map(|_| distribution.sample(rng)));
+    // Sorted now, while nothing waits: each waiter then only has to finish.
+    delays.sort_unstable();
+    delays
 }
 
 /// Spawns [`wait_random`] as a task and returns its handle; awaiting the
@@ -253,7 +276,7 @@ where
     R::Sleep: Send + 'static,
 {
     let delay = FullJitter::new(max_delay).sample(&mut rand::rng());
-    rt.spawn(Waiter::new(rt, rt.now(), delay))
+    rt.spawn(Waiter::new(rt, rt.now(), delay, delay))
 }
 
 /// [`wait_n`] over spawned tasks: spawns `n` [`task_wait_random`]-style tasks
@@ -288,9 +311,9 @@ pub fn task_wait_n<R>(
     rt: &R,
     n: usize,
     max_delay: Duration,
-) -> impl Future<Output = Vec<Duration>> + use<'_, R>
+) -> impl Future<Output = Vec<Duration>> + use<R>
 where
-    R: Spawn + Sleeper + ?Sized,
+    R: Spawn + Sleeper + Clone,
     R::Sleep: Send + 'static,
 {
     task_wait_n_with(rt, &mut rand::rng(), n, max_delay)
@@ -313,14 +336,14 @@ where
 /// let inline = sim.block_on(stagger::wait_n_with(&sim, &mut StdRng::seed_from_u64(3), 4, max));
 /// assert_eq!(spawned, inline);
 /// ```
-pub fn task_wait_n_with<'a, R, G>(
-    rt: &'a R,
+pub fn task_wait_n_with<R, G>(
+    rt: &R,
     rng: &mut G,
     n: usize,
     max_delay: Duration,
-) -> impl Future<Output = Vec<Duration>> + use<'a, R, G>
+) -> impl Future<Output = Vec<Duration>> + use<R, G>
 where
-    R: Spawn + Sleeper + ?Sized,
+    R: Spawn + Sleeper + Clone,
     R::Sleep: Send + 'static,
     G: Rng + ?Sized,
 {
@@ -342,26 +365,32 @@ where
 /// let delays = sim.block_on(stagger::task_wait_n_from(&sim, &mut rand::rng(), 3, FullJitter::new(max)));
 /// assert_eq!(delays.len(), 3);
 /// ```
-pub fn task_wait_n_from<'a, R, G, D>(
-    rt: &'a R,
+pub fn task_wait_n_from<R, G, D>(
+    rt: &R,
     rng: &mut G,
     n: usize,
     distribution: D,
-) -> impl Future<Output = Vec<Duration>> + use<'a, R, G, D>
+) -> impl Future<Output = Vec<Duration>> + use<R, G, D>
 where
-    R: Spawn + Sleeper + ?Sized,
+    R: Spawn + Sleeper + Clone,
     R::Sleep: Send + 'static,
     G: Rng + ?Sized,
     D: Distribution<Duration>,
 {
     let start = rt.now();
-    let delays: Vec<Duration> = (0..n).map(|_| distribution.sample(rng)).collect();
+    let delays = Arc::new(draw(rng, n, &distribution));
+    // Each task is a waiter: `wait_n` over spawned tasks. They are all due
+    // at once, and spawned at the first poll.
+    let (sleeper, shared) = (rt.clone(), Arc::clone(&delays));
+    let waiter = move |i: usize| Waiter::new(&sleeper, start, shared[i], ());
+    let mut tasks = Engine::new(
+        Now::new(0..n),
+        waiter,
+        Spawned::new(rt.clone(), n, Mode::Count),
+    );
     async move {
-        let waiters = delays
-            .into_iter()
-            .map(|delay| Waiter::new(rt, start, delay));
-        let mut delays = spawn_group(rt, waiters).await;
-        delays.sort_unstable();
-        delays
+        while poll_fn(|cx| tasks.poll_next(cx)).await.is_some() {}
+        drop(tasks);
+        Arc::try_unwrap(delays).unwrap_or_else(|delays| delays.to_vec())
     }
 }

@@ -7,8 +7,8 @@ use futures::StreamExt;
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use stagger::Runtime;
 use stagger::sim::Sim;
+use stagger::{Runtime, Sleeper};
 
 /// Length, bounds and order of one `wait_n` / `task_wait_n` result.
 fn check(delays: &[Duration], n: usize, max: Duration) -> Result<(), TestCaseError> {
@@ -52,6 +52,31 @@ proptest! {
     }
 
     #[test]
+    fn sim_staggered(seed: u64, n in 0usize..=2_000, max_ms in 0u64..=60_000, spawned: bool) {
+        let max = Duration::from_millis(max_ms);
+        let run = staggered_run(seed, n, max, spawned);
+        // One `Done` per item: the indices are a permutation of 0..n.
+        let mut indices: Vec<_> = run.iter().map(|r| r.0).collect();
+        indices.sort_unstable();
+        prop_assert_eq!(indices, (0..n).collect::<Vec<_>>());
+        for &(index, delay, started, finished) in &run {
+            prop_assert!(delay <= max);
+            // Virtual time is exact: the work started at its delay, and
+            // finished `index % 3` ms later.
+            prop_assert_eq!(started, delay);
+            prop_assert_eq!(finished, delay + Duration::from_millis(index as u64 % 3));
+        }
+        // Determinism: the same run, event for event; and the same
+        // `(index, delay)` pairs inline and spawned.
+        prop_assert_eq!(&run, &staggered_run(seed, n, max, spawned));
+        let mut pairs: Vec<_> = run.iter().map(|r| (r.0, r.1)).collect();
+        let mut other: Vec<_> = staggered_run(seed, n, max, !spawned).iter().map(|r| (r.0, r.1)).collect();
+        pairs.sort_unstable();
+        other.sort_unstable();
+        prop_assert_eq!(pairs, other);
+    }
+
+    #[test]
     fn sim_is_deterministic(seed: u64, n in 0usize..=2_000, max_ms in 0u64..=60_000) {
         let max = Duration::from_millis(max_ms);
         let first = completions(seed, n, max);
@@ -65,11 +90,44 @@ proptest! {
     }
 }
 
+/// Runs `staggered` (or `task_staggered`) on a fresh Sim: every `Done`, in
+/// completion order, with the virtual time its work started and finished.
+fn staggered_run(
+    seed: u64,
+    n: usize,
+    max: Duration,
+    spawned: bool,
+) -> Vec<(usize, Duration, Duration, Duration)> {
+    let sim = Sim::new();
+    let start = sim.now();
+    let clock = sim.clone();
+    // The work: note when it started, take `index % 3` ms, return that.
+    let work = move |i: usize| {
+        let started = clock.now() - start;
+        let sleep = clock.sleep(Duration::from_millis(i as u64 % 3));
+        async move {
+            sleep.await;
+            started
+        }
+    };
+    let mut rng = StdRng::seed_from_u64(seed);
+    let stream = if spawned {
+        stagger::task_staggered_with(&sim, &mut rng, 0..n, max, work).boxed()
+    } else {
+        stagger::staggered_with(&sim, &mut rng, 0..n, max, work).boxed()
+    };
+    sim.block_on(
+        stream
+            .map(|done| (done.index, done.delay, done.output, sim.now() - start))
+            .collect(),
+    )
+}
+
 /// A few cases on a real backend, with delays of at most 3 ms.
 #[allow(dead_code)] // Unused when no backend feature is enabled.
 fn real<R>(rt: &R, seed: u64, n: usize, max_us: u64) -> Result<(), TestCaseError>
 where
-    R: Runtime<Sleep: Send + 'static>,
+    R: Runtime<Sleep: Send + 'static> + Clone,
 {
     let max = Duration::from_micros(max_us);
     let mut rng = StdRng::seed_from_u64(seed);

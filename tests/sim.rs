@@ -513,6 +513,36 @@ fn task_cancelled_before_its_first_poll_is_freed() {
 }
 
 #[test]
+fn cancelled_fan_out_holding_its_own_sim_is_freed() {
+    // Its work holds clones of the Sim: dropping the stream, and then the
+    // last outside clone, must free every task, polled yet or not.
+    for polled in [false, true] {
+        let sim = Sim::new();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let (own, count) = (sim.clone(), Arc::clone(&dropped));
+        let mut stream = stagger::task_staggered(&sim, 0..5, Duration::ZERO, move |_| {
+            let (sim, guard) = (own.clone(), DropCounter(Arc::clone(&count)));
+            async move {
+                let _guard = guard;
+                sim.sleep(Duration::from_secs(3600)).await;
+            }
+        });
+        sim.block_on(async {
+            // Spawns the five tasks, all due at once...
+            assert!(futures::poll!(stream.next()).is_pending());
+            if polled {
+                // ...and lets them start sleeping.
+                yield_now().await;
+            }
+        });
+        assert_eq!(sim.pending_tasks(), 5);
+        drop(stream);
+        assert_eq!(dropped.load(Ordering::SeqCst), 5, "polled: {polled}");
+        assert_eq!(sim.pending_tasks(), 0);
+    }
+}
+
+#[test]
 fn handle_dropped_inside_block_on_cancels_at_the_next_poll() {
     // While the simulation runs, cancellation keeps its place in the queue:
     // the run stays deterministic.

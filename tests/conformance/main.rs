@@ -2,6 +2,7 @@
 //! enabled by the current features.
 
 mod counting;
+mod staggered;
 mod suite;
 
 /// Instantiates every test of `suite` for one backend, as a module named
@@ -52,6 +53,20 @@ macro_rules! conformance {
                 wait_n_resumes_every_fault,
                 as_completed_resumes_every_fault,
             );
+            conformance!(@staggered $rt;
+                staggered_runs_each_item_once_after_its_delay,
+                staggered_runs_concurrently,
+                staggered_zero_items_end_at_once,
+                staggered_huge_delays_are_cancellable,
+                dropped_staggered_drops_timers_and_work,
+                spawned_work_runs_without_the_stream_being_polled,
+                staggered_work_panic_resumes_in_the_poller,
+                staggered_resumes_every_fault,
+                staggered_is_send_and_spawnable,
+                timeout_returns_the_output_or_elapsed,
+                timeout_past_instant_range_never_fires,
+                timeout_drops_its_future_and_timer,
+            );
             // Slow at scale: `cargo test --release --test conformance -- --ignored`.
             conformance!(@ignored $rt;
                 wait_n_million,
@@ -63,6 +78,12 @@ macro_rules! conformance {
         #[test]
         fn $test() {
             super::suite::$test(&$rt);
+        }
+    )*};
+    (@staggered $rt:expr; $($test:ident,)*) => {$(
+        #[test]
+        fn $test() {
+            super::staggered::$test(&$rt);
         }
     )*};
     (@ignored $rt:expr; $($test:ident,)*) => {$(

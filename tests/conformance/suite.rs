@@ -29,10 +29,10 @@ use crate::counting::{Counting, DROP_PANIC, Fault, Log, PANIC};
 pub trait Backend: Runtime<Sleep: Send + 'static> + Clone + Send + Sync + 'static {}
 impl<R: Runtime<Sleep: Send + 'static> + Clone + Send + Sync + 'static> Backend for R {}
 
-const MAX: Duration = Duration::from_millis(40);
+pub const MAX: Duration = Duration::from_millis(40);
 /// Far above any delay used here; only a hang or a serial run exceeds it.
-const SLACK: Duration = Duration::from_millis(600);
-const FAR: [Duration; 2] = [Duration::MAX, Duration::from_secs(10 * 365 * 24 * 3600)];
+pub const SLACK: Duration = Duration::from_millis(600);
+pub const FAR: [Duration; 2] = [Duration::MAX, Duration::from_secs(10 * 365 * 24 * 3600)];
 
 fn assert_valid(delays: &[Duration], n: usize, max: Duration) {
     assert_eq!(delays.len(), n);
@@ -54,7 +54,7 @@ fn timed<R: Backend, F: Future>(rt: &R, make: impl FnOnce() -> F) -> (F::Output,
 }
 
 /// Races `future` against a 20 ms sleep; the sleep must win.
-async fn run_briefly<R: Backend, F: Future>(rt: &R, future: F) {
+pub async fn run_briefly<R: Backend, F: Future>(rt: &R, future: F) {
     let future = pin!(future);
     let timeout = pin!(rt.sleep(Duration::from_millis(20)));
     match select(future, timeout).await {
@@ -542,7 +542,7 @@ pub fn dropped_task_wait_n_starts_no_new_poll<R: Backend>(rt: &R) {
 const HANG: Duration = Duration::from_secs(5);
 
 /// Runs `future`, panicking if it takes [`HANG`] on the backend's clock.
-async fn within<R: Backend, F: Future>(rt: &R, what: &str, future: F) -> F::Output {
+pub async fn within<R: Backend, F: Future>(rt: &R, what: &str, future: F) -> F::Output {
     let future = pin!(future);
     let timeout = pin!(rt.sleep(HANG));
     match select(future, timeout).await {
@@ -552,7 +552,7 @@ async fn within<R: Backend, F: Future>(rt: &R, what: &str, future: F) -> F::Outp
 }
 
 /// The message of a panic payload.
-fn message(payload: &(dyn Any + Send)) -> &str {
+pub fn message(payload: &(dyn Any + Send)) -> &str {
     payload
         .downcast_ref::<String>()
         .map(String::as_str)

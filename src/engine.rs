@@ -1,0 +1,229 @@
+//! The one fan-out engine: items become due, their work runs, their
+//! [`Done`]s come back in completion order.
+//!
+//! An [`Engine`] is a [`Due`] source (when items are due) and a [`Work`]
+//! (where their work runs). Every fan-out in the crate is one of these:
+//!
+//! | fan-out | due | work |
+//! |---|---|---|
+//! | [`staggered`](crate::staggered) | [`Waiters`]: a timer per item | inline |
+//! | [`task_staggered`](crate::task_staggered) | [`Waiters`] | spawned |
+//! | [`as_completed`](crate::as_completed), [`wait_n`](crate::wait_n) | [`Waiters`] | inline, none |
+//! | [`task_wait_n`](crate::task_wait_n) | [`Now`] | spawned: the waiter itself |
+//! | [`schedule::run`](crate::schedule::run) | one timer over a schedule | spawned |
+
+use core::future::Future;
+use core::task::{Context, Poll};
+use core::time::Duration;
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use crate::sleeper::Sleeper;
+use crate::staggered::Done;
+use crate::waiter::Waiter;
+use crate::work::Work;
+
+/// An item that is due: its position, its delay, the item itself.
+pub(crate) struct Entry<I> {
+    pub(crate) index: usize,
+    pub(crate) delay: Duration,
+    pub(crate) item: I,
+}
+
+/// A source of due items.
+pub(crate) trait Due {
+    type Item;
+
+    /// The next item that is due; `None` once every item was.
+    fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<Option<Entry<Self::Item>>>;
+
+    /// How many items are still to come.
+    fn len(&self) -> usize;
+
+    /// Drops every item still to come.
+    fn clear(&mut self);
+}
+
+// ===== the engine =====
+
+/// A due source, the closure that makes each item's work, and where the
+/// work runs.
+pub(crate) struct Engine<D, F, W> {
+    due: D,
+    f: F,
+    work: W,
+}
+
+impl<D, F, W> Engine<D, F, W> {
+    pub(crate) fn new(due: D, f: F, work: W) -> Self {
+        Engine { due, f, work }
+    }
+
+    pub(crate) fn due(&self) -> &D {
+        &self.due
+    }
+
+    pub(crate) fn work(&self) -> &W {
+        &self.work
+    }
+}
+
+impl<D, F, Fut, W> Engine<D, F, W>
+where
+    D: Due,
+    F: FnMut(D::Item) -> Fut,
+    Fut: Future,
+    W: Work<Fut, (usize, Duration)>,
+{
+    /// Items not yet returned: still to come, or working; none once the
+    /// work failed for good.
+    pub(crate) fn len(&self) -> usize {
+        if self.work.failed() {
+            return 0;
+        }
+        self.due.len() + self.work.len()
+    }
+
+    /// Returns the next item whose work finished.
+    ///
+    /// Work already running goes first; then every due item starts its work
+    /// (work that finishes at its first poll returns at once).
+    ///
+    /// # Panics
+    ///
+    /// Resumes a panic of `f` or of inline work (the engine stays usable), or
+    /// of spawned work (the engine is finished: nothing more starts).
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Done<Fut::Output>>> {
+        if self.work.failed() {
+            self.due.clear();
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(Some(done)) = self.work.poll_done(cx) {
+            return Poll::Ready(Some(done_from(done)));
+        }
+        let mut started = false;
+        while let Poll::Ready(Some(entry)) = self.due.poll_due(cx) {
+            let work = (self.f)(entry.item);
+            let tag = (entry.index, entry.delay);
+            match self.work.start(tag, work, cx) {
+                Some(done) => return Poll::Ready(Some(done_from(done))),
+                None => started = true,
+            }
+        }
+        if started {
+            if let Poll::Ready(Some(done)) = self.work.poll_started(cx) {
+                return Poll::Ready(Some(done_from(done)));
+            }
+        }
+        if self.len() == 0 {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+fn done_from<T>(((index, delay), output): ((usize, Duration), T)) -> Done<T> {
+    Done {
+        index,
+        delay,
+        output,
+    }
+}
+
+// ===== due sources =====
+
+/// A timer per item, from one start: item `i` is due at `start + delay_i`.
+/// Items with a zero delay are due at once, without a timer.
+pub(crate) struct Waiters<Sl, I> {
+    timers: FuturesUnordered<Waiter<Sl, Entry<I>>>,
+    /// Items with a zero delay, in order.
+    now: VecDeque<Entry<I>>,
+}
+
+impl<Sl, I> Waiters<Sl, I> {
+    /// Creates every item's timer now: `entries` gives each item's delay,
+    /// in item order.
+    pub(crate) fn new<S>(
+        sleeper: &S,
+        start: Instant,
+        entries: impl Iterator<Item = (Duration, I)>,
+    ) -> Self
+    where
+        S: Sleeper<Sleep = Sl> + ?Sized,
+    {
+        let mut waiters = Waiters {
+            timers: FuturesUnordered::new(),
+            now: VecDeque::new(),
+        };
+        for (index, (delay, item)) in entries.enumerate() {
+            let entry = Entry { index, delay, item };
+            if delay.is_zero() {
+                waiters.now.push_back(entry);
+            } else {
+                waiters
+                    .timers
+                    .push(Waiter::new(sleeper, start, delay, entry));
+            }
+        }
+        waiters
+    }
+}
+
+impl<Sl: Future<Output = ()>, I> Due for Waiters<Sl, I> {
+    type Item = I;
+
+    fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<Option<Entry<I>>> {
+        if let Some(entry) = self.now.pop_front() {
+            return Poll::Ready(Some(entry));
+        }
+        self.timers.poll_next_unpin(cx)
+    }
+
+    fn len(&self) -> usize {
+        self.now.len() + self.timers.len()
+    }
+
+    fn clear(&mut self) {
+        self.now = VecDeque::new();
+        self.timers = FuturesUnordered::new();
+    }
+}
+
+/// Every item due at once, taken lazily from an iterator, with a zero
+/// delay.
+pub(crate) struct Now<It> {
+    items: It,
+    next: usize,
+}
+
+impl<It> Now<It> {
+    pub(crate) fn new(items: It) -> Self {
+        Now { items, next: 0 }
+    }
+}
+
+impl<It: ExactSizeIterator> Due for Now<It> {
+    type Item = It::Item;
+
+    fn poll_due(&mut self, _: &mut Context<'_>) -> Poll<Option<Entry<It::Item>>> {
+        let item = self.items.next();
+        let index = self.next;
+        self.next += 1;
+        Poll::Ready(item.map(|item| Entry {
+            index,
+            delay: Duration::ZERO,
+            item,
+        }))
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn clear(&mut self) {
+        for _ in self.items.by_ref() {}
+    }
+}

@@ -1,0 +1,542 @@
+//! Staggered work: the caller's own futures, each started after its own
+//! random delay, inline or as spawned tasks.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+use futures::stream::{FusedStream, Stream};
+use rand::Rng;
+use rand::distr::Distribution;
+
+use crate::engine::{Due, Engine, Waiters};
+use crate::group::Mode;
+use crate::jitter::FullJitter;
+use crate::sleeper::Sleeper;
+use crate::spawn::Spawn;
+use crate::work::{Inline, Spawned};
+
+/// One item of a staggered fan-out, finished: which item, the delay it was
+/// started after, and what its work returned.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use stagger::prelude::*;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let names = ["a", "b", "c"];
+/// let max = Duration::from_secs(1);
+/// let mut done: Vec<_> = sim.block_on(
+///     stagger::staggered(&sim, names, max, |name| async move { name.len() }).collect(),
+/// );
+/// done.sort_by_key(|d| d.index);
+/// assert_eq!(done.iter().map(|d| d.output).collect::<Vec<_>>(), [1, 1, 1]);
+/// assert!(done.iter().all(|d| d.delay <= max));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Done<T> {
+    /// The item's position in the `items` the fan-out was given.
+    pub index: usize,
+    /// The delay drawn for the item: its work started no earlier than this
+    /// long after the fan-out's start.
+    pub delay: Duration,
+    /// What the item's work returned.
+    pub output: T,
+}
+
+/// The index and delay each work future is tagged with.
+type Tag = (usize, Duration);
+
+// ===== inline =====
+
+/// Runs `f(item)` for each of `items` after its own uniformly random delay in
+/// `[0, max_delay]`, and yields each item's [`Done`] as its work finishes.
+///
+/// This is staggered start-up: many clients, each connecting after its own
+/// delay so that they do not stampede a server, with every outcome in
+/// completion order. The work runs in the task that polls the stream; use
+/// [`task_staggered`] to run each item's work as its own task.
+///
+/// The delays are drawn, and the one shared start read from the sleeper's
+/// clock, when `staggered` is called; item `i`'s work starts no earlier than
+/// `start + delay_i`. `f` is called for an item only once its delay has
+/// elapsed, never before, by the task that polls the stream, and its future
+/// is polled at once. The stream yields exactly one `Done` per item, in
+/// completion order; its [`size_hint`](Stream::size_hint) is exact. With no
+/// items it ends at once.
+///
+/// Work runs only while the stream is polled: a consumer that stops polling
+/// holds up both the items still waiting and the work in progress.
+///
+/// # Cancellation
+///
+/// Dropping the stream drops every pending timer and every unfinished work
+/// future.
+///
+/// # Panics
+///
+/// A panic in `f` or in a work future resumes in the task polling the
+/// stream; the stream stays usable, without that item.
+///
+/// # Examples
+///
+/// Fifty clients, each connecting after its own delay of up to 2 s, on
+/// tokio:
+///
+/// ```
+/// # #[cfg(feature = "tokio")]
+/// # mod example {
+/// use futures::StreamExt;
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// async fn connect(id: usize) -> Result<usize, std::io::Error> {
+///     Ok(id) // open a connection here
+/// }
+///
+/// #[tokio::main]
+/// # pub
+/// async fn main() {
+///     # let _ = Duration::from_secs(2);
+///     # let max_delay = Duration::from_millis(20);
+///     # /*
+///     let max_delay = Duration::from_secs(2);
+///     # */
+///     let mut done = stagger::staggered(&Tokio, 0..50, max_delay, |id| connect(id));
+///     while let Some(stagger::Done { index, delay, output }) = done.next().await {
+///         println!("client {index} started after {delay:?}: {output:?}");
+///     }
+/// }
+/// # }
+/// # #[cfg(feature = "tokio")]
+/// # example::main();
+/// ```
+///
+/// The same code, tested on [`Sim`](crate::sim::Sim)'s virtual clock: no
+/// real waiting, and exact times.
+///
+/// ```
+/// use futures::StreamExt;
+/// use stagger::prelude::*;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let start = sim.now();
+/// let clock = sim.clone();
+/// let mut done = stagger::staggered(&sim, 0..50, Duration::from_secs(2), |id| {
+///     let started = clock.now() - start; // when the work began
+///     async move { (id, started) }
+/// });
+/// sim.block_on(async {
+///     while let Some(done) = done.next().await {
+///         let (id, started) = done.output;
+///         assert_eq!(id, done.index);
+///         assert_eq!(started, done.delay); // exactly on time
+///     }
+/// });
+/// ```
+pub fn staggered<S, I, F, Fut>(
+    sleeper: &S,
+    items: I,
+    max_delay: Duration,
+    f: F,
+) -> Staggered<S::Sleep, I::Item, F, Fut>
+where
+    S: Sleeper + ?Sized,
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future,
+{
+    staggered_with(sleeper, &mut rand::rng(), items, max_delay, f)
+}
+
+/// [`staggered`] with the caller's random number generator.
+///
+/// The delays are drawn from `rng`, one per item in item order, before this
+/// function returns, so a seed fixes every `(index, delay)` pair on every
+/// backend.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use stagger::prelude::*;
+/// use stagger::rand::SeedableRng;
+/// use stagger::rand::rngs::StdRng;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let run = || {
+///     let mut rng = StdRng::seed_from_u64(7);
+///     let stream = stagger::staggered_with(&sim, &mut rng, 0..5, Duration::from_secs(1), |_| async {});
+///     let mut pairs: Vec<_> = sim.block_on(stream.map(|d| (d.index, d.delay)).collect());
+///     pairs.sort();
+///     pairs
+/// };
+/// assert_eq!(run(), run());
+/// ```
+pub fn staggered_with<S, R, I, F, Fut>(
+    sleeper: &S,
+    rng: &mut R,
+    items: I,
+    max_delay: Duration,
+    f: F,
+) -> Staggered<S::Sleep, I::Item, F, Fut>
+where
+    S: Sleeper + ?Sized,
+    R: Rng + ?Sized,
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future,
+{
+    staggered_from(sleeper, rng, items, FullJitter::new(max_delay), f)
+}
+
+/// [`staggered`] with delays drawn from any distribution, such as the
+/// strategies in [`jitter`](crate::jitter).
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use stagger::jitter::EqualJitter;
+/// use stagger::prelude::*;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let t = Duration::from_secs(4);
+/// let stream = stagger::staggered_from(&sim, &mut rand::rng(), 0..10, EqualJitter::new(t), |i| async move { i * 2 });
+/// let done: Vec<_> = sim.block_on(stream.collect());
+/// assert!(done.iter().all(|d| t / 2 <= d.delay && d.output == d.index * 2));
+/// ```
+pub fn staggered_from<S, R, D, I, F, Fut>(
+    sleeper: &S,
+    rng: &mut R,
+    items: I,
+    distribution: D,
+    f: F,
+) -> Staggered<S::Sleep, I::Item, F, Fut>
+where
+    S: Sleeper + ?Sized,
+    R: Rng + ?Sized,
+    D: Distribution<Duration>,
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future,
+{
+    let start = sleeper.now();
+    let entries = items
+        .into_iter()
+        .map(|item| (distribution.sample(rng), item));
+    Staggered::new(Waiters::new(sleeper, start, entries), f)
+}
+
+/// Stream for the [`staggered`] function: yields each item's [`Done`] as its
+/// work finishes.
+///
+/// Its [`size_hint`](Stream::size_hint) is exact: the items not yet yielded.
+///
+/// # Examples
+///
+/// ```
+/// use futures::Stream;
+/// use stagger::prelude::*;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let stream = stagger::staggered(&sim, ["a", "b"], Duration::from_secs(1), |s| async move { s });
+/// assert_eq!(stream.size_hint(), (2, Some(2)));
+/// ```
+#[must_use = "streams do nothing unless polled"]
+pub struct Staggered<Sl, I, F, Fut> {
+    engine: Engine<Waiters<Sl, I>, F, Inline<Fut, Tag>>,
+}
+
+impl<Sl, I, F, Fut> Staggered<Sl, I, F, Fut> {
+    pub(crate) fn new(waiters: Waiters<Sl, I>, f: F) -> Self {
+        Staggered {
+            engine: Engine::new(waiters, f, Inline::new()),
+        }
+    }
+}
+
+// Nothing in it is pinned: the timers and work futures are boxed, and `f`
+// is only ever called.
+impl<Sl, I, F, Fut> Unpin for Staggered<Sl, I, F, Fut> {}
+
+impl<Sl, I, F, Fut> Stream for Staggered<Sl, I, F, Fut>
+where
+    Sl: Future<Output = ()>,
+    F: FnMut(I) -> Fut,
+    Fut: Future,
+{
+    type Item = Done<Fut::Output>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().engine.poll_next(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let len = self.engine.len();
+        (len, Some(len))
+    }
+}
+
+impl<Sl, I, F, Fut> FusedStream for Staggered<Sl, I, F, Fut>
+where
+    Sl: Future<Output = ()>,
+    F: FnMut(I) -> Fut,
+    Fut: Future,
+{
+    fn is_terminated(&self) -> bool {
+        self.engine.len() == 0
+    }
+}
+
+impl<Sl, I, F, Fut> fmt::Debug for Staggered<Sl, I, F, Fut>
+where
+    Sl: Future<Output = ()>,
+    Fut: Future,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::work::Work;
+        f.debug_struct("Staggered")
+            .field("waiting", &self.engine.due().len())
+            .field("working", &Work::<Fut, Tag>::len(self.engine.work()))
+            .finish()
+    }
+}
+
+// ===== spawned =====
+
+/// [`staggered`] with each item's work run as its own task on `rt`: when an
+/// item's delay has elapsed, `f(item)` is called by the task that polls the
+/// stream and its future is spawned at that moment.
+///
+/// Everything else is as in [`staggered`]: one start and the delays drawn at
+/// the call, one [`Done`] per item in completion order, an exact
+/// [`size_hint`](Stream::size_hint). The stream owns a clone of `rt`: it
+/// borrows nothing, so it can itself be moved into a task. The delays are
+/// timed by the polling task; the tasks run whether or not the stream is
+/// polled.
+///
+/// # Cancellation
+///
+/// Dropping the stream drops every pending timer and cancels every task:
+/// once the drop returns, no task starts another poll (see the crate's
+/// Guarantees for polls already running on other threads).
+///
+/// # Panics
+///
+/// If a task panics, the other tasks are cancelled, no further item starts,
+/// and the panic resumes in the task polling the stream, like Python's
+/// `TaskGroup`; the stream then ends. Spawning panics where
+/// [`Spawn::spawn`] does (for [`Tokio`](crate::rt::Tokio), outside a tokio
+/// runtime).
+///
+/// # Examples
+///
+/// ```
+/// # #[cfg(feature = "tokio")]
+/// # mod example {
+/// use futures::StreamExt;
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+///
+/// #[tokio::main]
+/// # pub
+/// async fn main() {
+///     // Each worker starts after up to 10 ms, and runs as its own task.
+///     let max_delay = Duration::from_millis(10);
+///     let mut done = stagger::task_staggered(&Tokio, 0..8, max_delay, |id| async move {
+///         tokio::task::yield_now().await;
+///         id * id
+///     });
+///     let mut total = 0;
+///     while let Some(done) = done.next().await {
+///         total += done.output;
+///     }
+///     assert_eq!(total, (0..8).map(|i| i * i).sum());
+/// }
+/// # }
+/// # #[cfg(feature = "tokio")]
+/// # example::main();
+/// ```
+pub fn task_staggered<R, I, F, Fut>(
+    rt: &R,
+    items: I,
+    max_delay: Duration,
+    f: F,
+) -> TaskStaggered<R, I::Item, F, Fut>
+where
+    R: Spawn + Sleeper + Clone,
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    task_staggered_with(rt, &mut rand::rng(), items, max_delay, f)
+}
+
+/// [`task_staggered`] with the caller's random number generator; the same
+/// seed gives the same `(index, delay)` pairs as [`staggered_with`].
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use stagger::prelude::*;
+/// use stagger::rand::SeedableRng;
+/// use stagger::rand::rngs::StdRng;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let max = Duration::from_secs(1);
+/// let pairs = |done: Vec<stagger::Done<()>>| {
+///     let mut pairs: Vec<_> = done.iter().map(|d| (d.index, d.delay)).collect();
+///     pairs.sort();
+///     pairs
+/// };
+/// let spawned = stagger::task_staggered_with(&sim, &mut StdRng::seed_from_u64(3), 0..4, max, |_| async {});
+/// let inline = stagger::staggered_with(&sim, &mut StdRng::seed_from_u64(3), 0..4, max, |_| async {});
+/// assert_eq!(pairs(sim.block_on(spawned.collect())), pairs(sim.block_on(inline.collect())));
+/// ```
+pub fn task_staggered_with<R, G, I, F, Fut>(
+    rt: &R,
+    rng: &mut G,
+    items: I,
+    max_delay: Duration,
+    f: F,
+) -> TaskStaggered<R, I::Item, F, Fut>
+where
+    R: Spawn + Sleeper + Clone,
+    G: Rng + ?Sized,
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    task_staggered_from(rt, rng, items, FullJitter::new(max_delay), f)
+}
+
+/// [`task_staggered`] with delays drawn from any distribution, such as the
+/// strategies in [`jitter`](crate::jitter).
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use stagger::jitter::FullJitter;
+/// use stagger::prelude::*;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let jitter = FullJitter::new(Duration::from_secs(3));
+/// let stream = stagger::task_staggered_from(&sim, &mut rand::rng(), 0..3, jitter, |i| async move { i });
+/// assert_eq!(sim.block_on(stream.count()), 3);
+/// ```
+pub fn task_staggered_from<R, G, D, I, F, Fut>(
+    rt: &R,
+    rng: &mut G,
+    items: I,
+    distribution: D,
+    f: F,
+) -> TaskStaggered<R, I::Item, F, Fut>
+where
+    R: Spawn + Sleeper + Clone,
+    G: Rng + ?Sized,
+    D: Distribution<Duration>,
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    let start = rt.now();
+    let entries = items
+        .into_iter()
+        .map(|item| (distribution.sample(rng), item));
+    let waiters = Waiters::new(rt, start, entries);
+    let work = Spawned::new(rt.clone(), Due::len(&waiters), Mode::Stream);
+    TaskStaggered {
+        engine: Engine::new(waiters, f, work),
+    }
+}
+
+/// Stream for the [`task_staggered`] function: yields each item's [`Done`]
+/// as its task finishes.
+///
+/// Its [`size_hint`](Stream::size_hint) is exact: the items not yet yielded.
+///
+/// # Examples
+///
+/// ```
+/// use futures::Stream;
+/// use stagger::prelude::*;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let stream = stagger::task_staggered(&sim, 0..3, Duration::from_secs(1), |i| async move { i });
+/// assert_eq!(stream.size_hint(), (3, Some(3)));
+/// ```
+#[must_use = "streams do nothing unless polled; dropping this one cancels its tasks"]
+pub struct TaskStaggered<R: Spawn + Sleeper, I, F, Fut: Future> {
+    engine: Engine<Waiters<R::Sleep, I>, F, Tasks<R, Fut>>,
+}
+
+/// Where [`TaskStaggered`] runs its work.
+type Tasks<R, Fut> = Spawned<R, Tag, <Fut as Future>::Output>;
+
+// Nothing in it is pinned: the timers are boxed, the work runs in tasks and
+// `f` is only ever called.
+impl<R: Spawn + Sleeper, I, F, Fut: Future> Unpin for TaskStaggered<R, I, F, Fut> {}
+
+impl<R, I, F, Fut> Stream for TaskStaggered<R, I, F, Fut>
+where
+    R: Spawn + Sleeper,
+    F: FnMut(I) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    type Item = Done<Fut::Output>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().engine.poll_next(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let len = self.engine.len();
+        (len, Some(len))
+    }
+}
+
+impl<R, I, F, Fut> FusedStream for TaskStaggered<R, I, F, Fut>
+where
+    R: Spawn + Sleeper,
+    F: FnMut(I) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    fn is_terminated(&self) -> bool {
+        self.engine.len() == 0
+    }
+}
+
+impl<R, I, F, Fut> fmt::Debug for TaskStaggered<R, I, F, Fut>
+where
+    R: Spawn + Sleeper,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::work::Work;
+        f.debug_struct("TaskStaggered")
+            .field("waiting", &self.engine.due().len())
+            .field("working", &Work::<Fut, Tag>::len(self.engine.work()))
+            .finish()
+    }
+}
