@@ -28,6 +28,7 @@ use stagger::sim::Sim;
 
 #[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
 #[path = "support/hand.rs"]
+#[allow(dead_code)] // The staggered-work baselines are the other bench's.
 mod hand;
 
 /// One measured run: time of the call on the backend's clock, the largest

@@ -60,7 +60,6 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput
 use stagger::prelude::*;
 use stagger::sim::Sim;
 
-#[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
 #[path = "support/hand.rs"]
 mod hand;
 
@@ -70,8 +69,24 @@ const SIZES: [usize; 4] = [100, 10_000, 100_000, 1_000_000];
 /// Pure overhead (every delay zero), then real timers.
 const MAX_DELAYS: [Duration; 2] = [Duration::ZERO, Duration::from_millis(10)];
 
-/// One contender: its function id and a call returning `n` sorted delays.
+/// One contender: its function id and a call returning `n` delays, sorted
+/// unless the id says `staggered` or `work` (completion order).
 type Contender<'a> = (&'static str, Box<dyn FnMut(usize) -> Vec<Duration> + 'a>);
+
+/// Staggered work, in completion order, as the `*_work` baselines return
+/// it: the delays; the indices and outputs go to `black_box`.
+async fn staggered_delays<S>(mut done: S) -> Vec<Duration>
+where
+    S: futures::Stream<Item = stagger::Done<usize>> + Unpin,
+{
+    use futures::StreamExt;
+    let mut out = Vec::with_capacity(done.size_hint().0);
+    while let Some(done) = done.next().await {
+        black_box((done.index, done.output));
+        out.push(done.delay);
+    }
+    out
+}
 
 fn benches(c: &mut Criterion) {
     #[cfg(feature = "tokio")]
@@ -151,7 +166,8 @@ fn run_group(c: &mut Criterion, backend: &str, max: Duration, mut contenders: Ve
                 if !checked {
                     let out = run(n);
                     assert_eq!(out.len(), n, "{backend}/{name}: wrong length");
-                    assert!(out.is_sorted(), "{backend}/{name}: not sorted");
+                    let unsorted = name.contains("staggered") || name.contains("work");
+                    assert!(unsorted || out.is_sorted(), "{backend}/{name}: not sorted");
                     checked = true;
                 }
                 b.iter(|| run(black_box(n)));
@@ -181,7 +197,6 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>, n: usize) {
 
 /// `n` uniform delays in `[0, max]`, drawn lazily: the hand-written code
 /// takes them one by one as it creates its waiters, as stagger does.
-#[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
 fn draw(n: usize, max: Duration) -> impl ExactSizeIterator<Item = Duration> {
     use rand::distr::{Distribution, Uniform};
 
@@ -215,6 +230,36 @@ fn tokio_groups(c: &mut Criterion, backend: &str, rt: &tokio::runtime::Runtime) 
                 "hand_join_set",
                 Box::new(move |n| rt.block_on(hand::tokio_join_set(draw(n, max)))),
             ),
+            (
+                "stagger_staggered",
+                Box::new(move |n| {
+                    rt.block_on(staggered_delays(stagger::staggered(
+                        &Tokio,
+                        0..n,
+                        max,
+                        hand::work,
+                    )))
+                }),
+            ),
+            (
+                "stagger_task_staggered",
+                Box::new(move |n| {
+                    rt.block_on(staggered_delays(stagger::task_staggered(
+                        &Tokio,
+                        0..n,
+                        max,
+                        hand::work,
+                    )))
+                }),
+            ),
+            (
+                "hand_fu_work",
+                Box::new(move |n| rt.block_on(hand::tokio_fu_work(draw(n, max)))),
+            ),
+            (
+                "hand_join_set_work",
+                Box::new(move |n| rt.block_on(hand::tokio_join_set_work(draw(n, max)))),
+            ),
         ];
         run_group(c, backend, max, contenders);
     }
@@ -244,6 +289,38 @@ fn async_std_groups(c: &mut Criterion) {
                     async_std::task::block_on(hand::spawned::<hand::AsyncStd>(draw(n, max)))
                 }),
             ),
+            (
+                "stagger_staggered",
+                Box::new(move |n| {
+                    AsyncStd.block_on(staggered_delays(stagger::staggered(
+                        &AsyncStd,
+                        0..n,
+                        max,
+                        hand::work,
+                    )))
+                }),
+            ),
+            (
+                "stagger_task_staggered",
+                Box::new(move |n| {
+                    AsyncStd.block_on(staggered_delays(stagger::task_staggered(
+                        &AsyncStd,
+                        0..n,
+                        max,
+                        hand::work,
+                    )))
+                }),
+            ),
+            (
+                "hand_fu_work",
+                Box::new(move |n| async_std::task::block_on(hand::timers_work(draw(n, max)))),
+            ),
+            (
+                "hand_spawned_work",
+                Box::new(move |n| {
+                    async_std::task::block_on(hand::spawned_work::<hand::AsyncStd>(draw(n, max)))
+                }),
+            ),
         ];
         run_group(c, "async-std", max, contenders);
     }
@@ -271,6 +348,36 @@ fn smol_groups(c: &mut Criterion) {
                 "hand_spawned",
                 Box::new(move |n| smol::block_on(hand::spawned::<hand::Smol>(draw(n, max)))),
             ),
+            (
+                "stagger_staggered",
+                Box::new(move |n| {
+                    Smol.block_on(staggered_delays(stagger::staggered(
+                        &Smol,
+                        0..n,
+                        max,
+                        hand::work,
+                    )))
+                }),
+            ),
+            (
+                "stagger_task_staggered",
+                Box::new(move |n| {
+                    Smol.block_on(staggered_delays(stagger::task_staggered(
+                        &Smol,
+                        0..n,
+                        max,
+                        hand::work,
+                    )))
+                }),
+            ),
+            (
+                "hand_fu_work",
+                Box::new(move |n| smol::block_on(hand::timers_work(draw(n, max)))),
+            ),
+            (
+                "hand_spawned_work",
+                Box::new(move |n| smol::block_on(hand::spawned_work::<hand::Smol>(draw(n, max)))),
+            ),
         ];
         run_group(c, "smol", max, contenders);
     }
@@ -292,6 +399,32 @@ fn sim_groups(c: &mut Criterion) {
             (
                 "stagger_task_wait_n",
                 Box::new(|n| sim.block_on(stagger::task_wait_n(&sim, n, max))),
+            ),
+            (
+                "stagger_staggered",
+                Box::new(|n| {
+                    sim.block_on(staggered_delays(stagger::staggered(
+                        &sim,
+                        0..n,
+                        max,
+                        hand::work,
+                    )))
+                }),
+            ),
+            (
+                "stagger_task_staggered",
+                Box::new(|n| {
+                    sim.block_on(staggered_delays(stagger::task_staggered(
+                        &sim,
+                        0..n,
+                        max,
+                        hand::work,
+                    )))
+                }),
+            ),
+            (
+                "hand_fu_work",
+                Box::new(|n| sim.block_on(hand::sleeper_fu_work(&sim, draw(n, max)))),
             ),
         ];
         run_group(c, "sim", max, contenders);

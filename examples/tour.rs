@@ -1,4 +1,5 @@
-//! A tour of stagger: the exercise's five functions on one backend.
+//! A tour of stagger on one backend: staggered start-up of clients, inline
+//! and as tasks, then the exercise's five functions.
 //!
 //! ```text
 //! cargo run --release --example tour -- [--runtime tokio|async-std|smol|sim] [--n N] [--max-delay SECONDS]
@@ -101,6 +102,13 @@ where
 {
     println!("stagger tour on {name}: n = {n}, max_delay = {max:?}\n");
 
+    // Staggered start-up: each client connects (here, 5 ms of waiting)
+    // after its own random delay, and reports as it finishes.
+    let clients = rt.block_on(start_clients(rt, n, max, false));
+    println!("staggered         {}", show_clients(&clients));
+    let clients = rt.block_on(start_clients(rt, n, max, true));
+    println!("task_staggered    {}", show_clients(&clients));
+
     let delay = rt.block_on(stagger::wait_random(rt, max));
     println!("wait_random       slept {delay:?}");
 
@@ -141,6 +149,61 @@ where
         m.total, m.n, m.per_task, m.longest, m.lateness
     );
     Ok(())
+}
+
+/// How long a client of the tour takes to connect.
+const CONNECT: Duration = Duration::from_millis(5);
+
+/// Starts `n` clients, each after its own delay of up to `max`, inline or
+/// as tasks; returns each client's `Done` with the time it finished, in
+/// completion order.
+async fn start_clients<R>(
+    rt: &R,
+    n: usize,
+    max: Duration,
+    spawned: bool,
+) -> Vec<(stagger::Done<usize>, Duration)>
+where
+    R: Runtime<Sleep: Send + 'static> + Clone,
+{
+    let start = rt.now();
+    let sleeper = rt.clone();
+    let connect = move |id: usize| {
+        let handshake = sleeper.sleep(CONNECT);
+        async move {
+            handshake.await;
+            id
+        }
+    };
+    let clients = if spawned {
+        stagger::task_staggered(rt, 0..n, max, connect).boxed_local()
+    } else {
+        stagger::staggered(rt, 0..n, max, connect).boxed_local()
+    };
+    clients.map(|done| (done, rt.now() - start)).collect().await
+}
+
+/// The first few clients to finish.
+fn show_clients(clients: &[(stagger::Done<usize>, Duration)]) -> String {
+    let first: Vec<String> = (clients.iter().take(3))
+        .map(|(done, at)| {
+            format!(
+                "client {} (delay {:.1?}, done at {at:.1?})",
+                done.index, done.delay
+            )
+        })
+        .collect();
+    let more = clients.len().saturating_sub(3);
+    let more = if more > 0 {
+        format!(", and {more} more")
+    } else {
+        String::new()
+    };
+    format!(
+        "{} clients, each connecting ({CONNECT:?}) after its own delay; first done: {}{more}",
+        clients.len(),
+        first.join(", ")
+    )
 }
 
 /// Follows the waiters with `as_completed`, with a progress bar for many.

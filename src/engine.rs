@@ -179,6 +179,9 @@ impl<Sl: Future<Output = ()>, I> Due for Waiters<Sl, I> {
         if let Some(entry) = self.now.pop_front() {
             return Poll::Ready(Some(entry));
         }
+        if self.timers.is_empty() {
+            return Poll::Ready(None);
+        }
         self.timers.poll_next_unpin(cx)
     }
 

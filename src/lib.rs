@@ -1,75 +1,154 @@
 //! Randomized delays and concurrent fan-out that run on any executor.
 //!
-//! stagger ports a classic asyncio exercise to Rust and makes it dependable:
-//! [`wait_random`] sleeps a uniformly random delay in `[0, max_delay]`,
-//! [`wait_n`] runs `n` of those at once and returns the delays in ascending
-//! order, [`measure_time`] times that from synchronous code, and
-//! [`task_wait_random`] / [`task_wait_n`] do the same through spawned tasks.
-//! Use them for jittered retries, staggered start-up, latency simulation and
-//! load generation.
+//! stagger puts work on random delays: [`staggered`] starts each of many
+//! futures after its own random delay (staggered start-up of many clients,
+//! jittered retries and heartbeats) and yields each outcome as it finishes;
+//! [`task_staggered`] does the same with a task per item; [`timeout`] bounds
+//! any future. Underneath are the five functions of a classic asyncio
+//! exercise: [`wait_random`] sleeps a uniformly random delay in
+//! `[0, max_delay]`, [`wait_n`] runs `n` of those at once and returns the
+//! delays in ascending order, [`measure_time`] times that from synchronous
+//! code, and [`task_wait_random`] / [`task_wait_n`] do the same through
+//! spawned tasks.
 //!
 //! Every combinator is written once, against two small traits —
 //! [`Sleeper`] (timers and their clock) and [`Spawn`] (tasks) — and runs on
 //! whichever backend you pick: tokio, async-std or smol in [`rt`], or
-//! [`Sim`](sim::Sim), a deterministic virtual clock.
+//! [`Sim`](sim::Sim), a deterministic virtual clock for tests.
 //!
 //! # Examples
 //!
-//! The exercise, with its default `max_delay` of ten seconds, on the virtual
-//! clock (it returns at once, and the timing is exact):
+//! Staggered start-up in a tokio program: fifty clients, each connecting
+//! after its own random delay of up to two seconds, each outcome as it
+//! comes.
+//!
+//! ```
+//! # #[cfg(feature = "tokio")]
+//! # mod example {
+//! use futures::StreamExt;
+//! use stagger::prelude::*;
+//! use stagger::rt::Tokio;
+//!
+//! async fn connect(id: usize) -> std::io::Result<usize> {
+//!     Ok(id) // open a connection here
+//! }
+//!
+//! #[tokio::main]
+//! # pub
+//! async fn main() {
+//!     # let _ = Duration::from_secs(2);
+//!     # let max_delay = Duration::from_millis(20);
+//!     # /*
+//!     let max_delay = Duration::from_secs(2);
+//!     # */
+//!     let mut clients = stagger::staggered(&Tokio, 0..50, max_delay, connect);
+//!     while let Some(stagger::Done { index, delay, output }) = clients.next().await {
+//!         println!("client {index} started after {delay:?}: {output:?}");
+//!     }
+//!
+//!     // The exercise: five waiters at once, their delays in ascending order.
+//!     let delays = stagger::wait_n(&Tokio, 5, Duration::from_millis(10)).await;
+//!     assert!(delays.is_sorted());
+//!
+//!     // stagger's futures are `Send + 'static`: spawn them like any other.
+//!     let task = tokio::spawn(stagger::wait_random(&Tokio, Duration::from_millis(10)));
+//!     assert!(task.await.unwrap() <= Duration::from_millis(10));
+//! }
+//! # }
+//! # #[cfg(feature = "tokio")]
+//! # example::main();
+//! ```
+//!
+//! From synchronous code, [`Runtime::block_on`] and [`measure_time`] enter
+//! the runtime themselves:
+//!
+//! ```
+//! # #[cfg(feature = "tokio")] {
+//! use stagger::prelude::*;
+//! use stagger::rt::Tokio;
+//!
+//! let m = stagger::measure_time(&Tokio, 100, Duration::from_millis(20));
+//! assert!(m.total >= m.longest); // 100 waiters take about the longest one
+//! # }
+//! ```
+//!
+//! On smol (and likewise async-std), with the `smol` feature:
+//!
+//! ```
+//! # #[cfg(feature = "smol")] {
+//! use stagger::prelude::*;
+//! use stagger::rt::Smol;
+//!
+//! let delays = smol::block_on(stagger::wait_n(&Smol, 5, Duration::from_millis(10)));
+//! assert_eq!(delays.len(), 5);
+//! # }
+//! ```
+//!
+//! # Testing timing code
+//!
+//! Write the code under test against [`Sleeper`] (or [`Runtime`]) instead of
+//! a runtime, and test it on [`Sim`](sim::Sim): hours of delays run in
+//! microseconds, timestamps are exact, so assertions use `==`, and a seed
+//! replays a whole run. Tests of tokio-only code can pause tokio's clock
+//! instead, with `#[tokio::test(start_paused = true)]`: stagger reads
+//! tokio's clock, so the delays then pass in virtual time too (rounded up
+//! to tokio's millisecond).
 //!
 //! ```
 //! use stagger::prelude::*;
+//! use stagger::rand::SeedableRng;
+//! use stagger::rand::rngs::StdRng;
 //! use stagger::sim::Sim;
 //!
-//! let sim = Sim::new();
-//! let delays = sim.block_on(stagger::wait_n(&sim, 5, stagger::DEFAULT_MAX_DELAY));
-//! assert_eq!(delays.len(), 5);
-//! assert!(delays.is_sorted());
-//!
-//! let m = stagger::measure_time(&sim, 1000, stagger::DEFAULT_MAX_DELAY);
-//! assert_eq!(m.total, m.longest); // virtual time: no lateness at all
-//! ```
-//!
-//! Inside async code, pass the backend you run on — [`rt::Tokio`] inside a
-//! tokio runtime, say — or stay generic over [`Sleeper`]:
-//!
-//! ```
-//! use stagger::prelude::*;
-//!
-//! /// Each replica waits up to 2 s before it starts, so they don't stampede.
-//! async fn staggered_start<S: Sleeper>(timer: &S) -> Duration {
-//!     stagger::wait_random(timer, Duration::from_secs(2)).await
+//! /// Code under test: start every replica within `window`.
+//! async fn start_replicas<S: Sleeper>(timer: &S, rng: &mut StdRng, window: Duration) -> Vec<Duration> {
+//!     stagger::wait_n_with(timer, rng, 3, window).await
 //! }
-//! # let sim = stagger::sim::Sim::new();
-//! # let delay = sim.block_on(staggered_start(&sim));
-//! # assert!(delay <= Duration::from_secs(2));
+//!
+//! let sim = Sim::new();
+//! let mut rng = StdRng::seed_from_u64(42); // the same delays on every run
+//! let delays = sim.block_on(start_replicas(&sim, &mut rng, Duration::from_secs(60)));
+//! assert_eq!(sim.elapsed(), delays[2]); // exactly: no lateness in virtual time
 //! ```
 //!
-//! Seed the generator for reproducible runs: the same seed gives the same
-//! delays on every backend. Other distributions, such as the jitter
-//! strategies in [`jitter`], plug into the `_from` forms:
+//! The same test on tokio's paused clock:
 //!
 //! ```
-//! use rand::SeedableRng;
-//! use rand::rngs::StdRng;
+//! # #[cfg(feature = "tokio")]
+//! # mod example {
+//! use stagger::prelude::*;
+//! use stagger::rt::Tokio;
+//!
+//! #[tokio::main(flavor = "current_thread", start_paused = true)] // or #[tokio::test(start_paused = true)]
+//! # pub
+//! async fn main() {
+//!     let start = Tokio.now();
+//!     let delays = stagger::wait_n(&Tokio, 3, Duration::from_secs(60)).await;
+//!     assert!(Tokio.now() - start >= delays[2]); // a minute, in no time
+//! }
+//! # }
+//! # #[cfg(feature = "tokio")]
+//! # example::main();
+//! ```
+//!
+//! Seeded generators come from [`rand`], re-exported so that its version is
+//! the one the `_with` and `_from` forms take. Other distributions, such as
+//! the jitter strategies in [`jitter`], plug into the `_from` forms:
+//!
+//! ```
 //! use stagger::jitter::EqualJitter;
 //! use stagger::prelude::*;
 //! use stagger::sim::Sim;
 //!
 //! let sim = Sim::new();
 //! let max = Duration::from_secs(1);
-//! let a = sim.block_on(stagger::wait_n_with(&sim, &mut StdRng::seed_from_u64(42), 3, max));
-//! let b = sim.block_on(stagger::wait_n_with(&sim, &mut StdRng::seed_from_u64(42), 3, max));
-//! assert_eq!(a, b);
-//!
 //! let equal = sim.block_on(stagger::wait_n_from(&sim, &mut rand::rng(), 3, EqualJitter::new(max)));
 //! assert!(equal.iter().all(|&d| d >= max / 2));
 //! ```
 //!
-//! To act on each waiter as it finishes, like Python's
-//! `asyncio.as_completed`, use the [`as_completed`] stream; [`wait_n`] is
-//! that stream, collected and sorted.
+//! To act on each waiter of the exercise as it finishes, like Python's
+//! `asyncio.as_completed`, use the [`as_completed`] stream: it is
+//! [`staggered`] with no work.
 //!
 //! # Sim or a real backend?
 //!
@@ -100,9 +179,24 @@
 //! `tests/conformance/`, which runs one generic body per backend (test names
 //! in parentheses).
 //!
+//! - **Staggered work**: [`staggered`] and [`task_staggered`] call `f` for
+//!   an item only once its delay has elapsed, so its work starts no earlier
+//!   than `start + delay`; they yield exactly one [`Done`] per item, with
+//!   its own index and delay, and an exact `size_hint`; with no items they
+//!   end at once (`staggered_runs_each_item_once_after_its_delay`,
+//!   `staggered_zero_items_end_at_once`; on Sim, the work starts exactly at
+//!   its delay: `sim_staggered` in `tests/properties.rs`). Items wait
+//!   concurrently (`staggered_runs_concurrently`). Spawned work runs on its
+//!   own once spawned; inline work only while the stream is polled
+//!   (`spawned_work_runs_without_the_stream_being_polled`). A panic in
+//!   inline work resumes in the poller and the others go on; in spawned
+//!   work it cancels the others and ends the stream
+//!   (`staggered_work_panic_resumes_in_the_poller`,
+//!   `staggered_resumes_every_fault`). The streams borrow nothing
+//!   (`staggered_is_send_and_spawnable`).
 //! - **Ordering**: [`wait_n`] and [`task_wait_n`] return exactly `n` delays,
 //!   ascending, even when a timer wheel completes waiters out of order: the
-//!   result is sorted, never trusted to completion order
+//!   delays are sorted when drawn, never taken from completion order
 //!   (`wait_n_ascending_under_ties`, `task_wait_n_ascending_under_ties`,
 //!   and the property tests in `tests/properties.rs`).
 //! - **One start**: all waiters of one call share one start, read once from
@@ -111,10 +205,14 @@
 //!   `task_wait_n_shares_one_start`).
 //! - **Concurrency**: `n` waiters take about the longest delay, not the sum
 //!   (`wait_n_runs_concurrently`, `task_wait_n_runs_concurrently`).
-//! - **Cancellation**: dropping a [`wait_n`] future or an [`as_completed`]
-//!   stream drops every pending timer (`dropped_wait_n_drops_timers`,
-//!   `dropped_as_completed_drops_timers`); dropping a [`task_wait_n`]
-//!   future cancels every unfinished task (`dropped_task_wait_n_cancels_tasks`):
+//! - **Cancellation**: dropping a [`wait_n`] future, an [`as_completed`] or
+//!   [`staggered`] stream or a [`timeout`] drops every pending timer and
+//!   unfinished work future (`dropped_wait_n_drops_timers`,
+//!   `dropped_as_completed_drops_timers`,
+//!   `dropped_staggered_drops_timers_and_work`,
+//!   `timeout_drops_its_future_and_timer`); dropping a [`task_wait_n`]
+//!   future or a [`task_staggered`] stream cancels every unfinished task
+//!   (`dropped_task_wait_n_cancels_tasks`, `dropped_staggered_drops_timers_and_work`):
 //!   once the drop returns, no task starts another poll, and only polls
 //!   already running on other threads of a multi-threaded runtime (one per
 //!   thread at most) can still complete, as with tokio's `abort`
@@ -156,8 +254,11 @@
 //!   naming the fix (`tests/tokio.rs`).
 //! - **Determinism**: a seeded generator gives the same delays on every
 //!   backend, for every combinator (`seed_fixes_delays`,
-//!   `distributions_plug_in`); on Sim also the same completion order and
-//!   timestamps (`sim_is_deterministic`).
+//!   `distributions_plug_in`), and the same `(index, delay)` pairs to
+//!   [`staggered`] and [`task_staggered`]
+//!   (`staggered_runs_each_item_once_after_its_delay`); on Sim also the same
+//!   completion order and timestamps (`sim_is_deterministic`,
+//!   `sim_staggered`).
 //! - **Distributions**: the [`jitter`] strategies draw what their formulas
 //!   say, checked on their means and shares over 100 000 seeded draws, not
 //!   only on their bounds (`src/jitter.rs`).
@@ -165,8 +266,10 @@
 //!   years start and cancel cleanly (`*_huge_max_is_cancellable`), a
 //!   deadline past what `Instant` holds (on tokio, within a millisecond of
 //!   it, which tokio's rounding would overflow) never fires
-//!   (`deadlines_within_a_millisecond_of_the_last_instant_never_fire`), `n = 0`
-//!   returns at once (`*_zero_is_empty`); float seconds go through
+//!   (`deadlines_within_a_millisecond_of_the_last_instant_never_fire`), a
+//!   [`timeout`] that long is no timeout
+//!   (`timeout_past_instant_range_never_fires`), `n = 0` returns at once
+//!   (`*_zero_is_empty`); float seconds go through
 //!   [`try_from_secs_f64`], which rejects NaN, infinities, negatives and
 //!   overflow with a [`SecsError`] naming the value (`tests/secs.rs`).
 //!

@@ -87,6 +87,11 @@ impl<Fut: Future, Tag> Work<Fut, Tag> for Inline<Fut, Tag> {
     }
 
     fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<Option<(Tag, Fut::Output)>> {
+        if self.running.is_empty() {
+            // Nothing waits: skip registering the waker, a cost per item.
+            // Work pushed later was polled with the waker already.
+            return Poll::Ready(None);
+        }
         match self.running.poll_next_unpin(cx) {
             Poll::Ready(Some((tag, output, slot))) => {
                 if self.spare.is_none() {
