@@ -39,11 +39,37 @@ pub(crate) trait Due {
     /// The next item that is due; `None` once every item was.
     fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<Option<Entry<Self::Item>>>;
 
-    /// How many items are still to come.
-    fn len(&self) -> usize;
+    /// How many items are still to come, as `Iterator::size_hint` says:
+    /// a schedule may be endless.
+    fn size_hint(&self) -> (usize, Option<usize>);
+
+    /// Whether every item has come.
+    fn is_done(&self) -> bool {
+        self.size_hint().1 == Some(0)
+    }
 
     /// Drops every item still to come.
     fn clear(&mut self);
+}
+
+/// Makes each due item's work: any `FnMut(Item) -> Future`, or a named
+/// type where a stream must name it.
+pub(crate) trait MakeWork<Item> {
+    type Work: Future;
+
+    fn make(&mut self, item: Item) -> Self::Work;
+}
+
+impl<F, Item, Fut> MakeWork<Item> for F
+where
+    F: FnMut(Item) -> Fut,
+    Fut: Future,
+{
+    type Work = Fut;
+
+    fn make(&mut self, item: Item) -> Fut {
+        self(item)
+    }
 }
 
 // ===== the engine =====
@@ -65,25 +91,38 @@ impl<D, F, W> Engine<D, F, W> {
         &self.due
     }
 
+    pub(crate) fn due_mut(&mut self) -> &mut D {
+        &mut self.due
+    }
+
     pub(crate) fn work(&self) -> &W {
         &self.work
     }
 }
 
-impl<D, F, Fut, W> Engine<D, F, W>
+impl<D, F, W> Engine<D, F, W>
 where
     D: Due,
-    F: FnMut(D::Item) -> Fut,
-    Fut: Future,
-    W: Work<Fut, (usize, Duration)>,
+    F: MakeWork<D::Item>,
+    W: Work<F::Work, (usize, Duration)>,
 {
-    /// Items not yet returned: still to come, or working; none once the
-    /// work failed for good.
-    pub(crate) fn len(&self) -> usize {
+    /// Items not yet returned, still to come or working, as
+    /// `Stream::size_hint` says; none once the work failed for good.
+    pub(crate) fn size_hint(&self) -> (usize, Option<usize>) {
         if self.work.failed() {
-            return 0;
+            return (0, Some(0));
         }
-        self.due.len() + self.work.len()
+        let (low, high) = self.due.size_hint();
+        let working = self.work.len();
+        (
+            low.saturating_add(working),
+            high.and_then(|high| high.checked_add(working)),
+        )
+    }
+
+    /// Whether every item has been returned.
+    pub(crate) fn is_done(&self) -> bool {
+        self.work.failed() || (self.due.is_done() && self.work.len() == 0)
     }
 
     /// Returns the next item whose work finished.
@@ -95,7 +134,10 @@ where
     ///
     /// Resumes a panic of `f` or of inline work (the engine stays usable), or
     /// of spawned work (the engine is finished: nothing more starts).
-    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Done<Fut::Output>>> {
+    pub(crate) fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Done<<F::Work as Future>::Output>>> {
         if self.work.failed() {
             self.due.clear();
             return Poll::Ready(None);
@@ -105,7 +147,7 @@ where
         }
         let mut started = false;
         while let Poll::Ready(Some(entry)) = self.due.poll_due(cx) {
-            let work = (self.f)(entry.item);
+            let work = self.f.make(entry.item);
             let tag = (entry.index, entry.delay);
             match self.work.start(tag, work, cx) {
                 Some(done) => return Poll::Ready(Some(done_from(done))),
@@ -117,7 +159,7 @@ where
                 return Poll::Ready(Some(done_from(done)));
             }
         }
-        if self.len() == 0 {
+        if self.is_done() {
             Poll::Ready(None)
         } else {
             Poll::Pending
@@ -185,8 +227,9 @@ impl<Sl: Future<Output = ()>, I> Due for Waiters<Sl, I> {
         self.timers.poll_next_unpin(cx)
     }
 
-    fn len(&self) -> usize {
-        self.now.len() + self.timers.len()
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let len = self.now.len() + self.timers.len();
+        (len, Some(len))
     }
 
     fn clear(&mut self) {
@@ -222,8 +265,9 @@ impl<It: ExactSizeIterator> Due for Now<It> {
         }))
     }
 
-    fn len(&self) -> usize {
-        self.items.len()
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let len = self.items.len();
+        (len, Some(len))
     }
 
     fn clear(&mut self) {

@@ -292,6 +292,7 @@ mod group;
 pub mod jitter;
 mod measure;
 pub mod rt;
+pub mod schedule;
 mod secs;
 pub mod sim;
 mod sleeper;

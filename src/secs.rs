@@ -105,7 +105,24 @@ impl fmt::Display for SecsError {
             Reason::Negative => "negative",
             Reason::TooLarge => "larger than the longest Duration",
         };
-        write!(f, "invalid delay of {} seconds: {why}", self.value)
+        write!(f, "invalid delay of {} seconds: {why}", Float(self.value))
+    }
+}
+
+/// Displays a float the short way a person writes it: `0.25`, `-1`, `3e9`,
+/// `1e300`, `2.5e-9`; never a 300-digit expansion.
+pub(crate) struct Float(pub(crate) f64);
+
+impl fmt::Display for Float {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plain = self.0.to_string();
+        let exponent = format!("{:e}", self.0);
+        // The shorter of the two, plain on a tie (`100`, not `1e2`).
+        if exponent.len() < plain.len() {
+            f.write_str(&exponent)
+        } else {
+            f.write_str(&plain)
+        }
     }
 }
 

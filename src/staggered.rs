@@ -282,8 +282,7 @@ where
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let len = self.engine.len();
-        (len, Some(len))
+        self.engine.size_hint()
     }
 }
 
@@ -294,7 +293,7 @@ where
     Fut: Future,
 {
     fn is_terminated(&self) -> bool {
-        self.engine.len() == 0
+        self.engine.is_done()
     }
 }
 
@@ -306,7 +305,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use crate::work::Work;
         f.debug_struct("Staggered")
-            .field("waiting", &self.engine.due().len())
+            .field("waiting", &self.engine.due().size_hint().0)
             .field("working", &Work::<Fut, Tag>::len(self.engine.work()))
             .finish()
     }
@@ -461,7 +460,7 @@ where
         .into_iter()
         .map(|item| (distribution.sample(rng), item));
     let waiters = Waiters::new(rt, start, entries);
-    let work = Spawned::new(rt.clone(), Due::len(&waiters), Mode::Stream);
+    let work = Spawned::new(rt.clone(), waiters.size_hint().0, Mode::Stream);
     TaskStaggered {
         engine: Engine::new(waiters, f, work),
     }
@@ -509,8 +508,7 @@ where
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let len = self.engine.len();
-        (len, Some(len))
+        self.engine.size_hint()
     }
 }
 
@@ -522,7 +520,7 @@ where
     Fut::Output: Send + 'static,
 {
     fn is_terminated(&self) -> bool {
-        self.engine.len() == 0
+        self.engine.is_done()
     }
 }
 
@@ -533,10 +531,9 @@ where
     Fut::Output: Send + 'static,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::work::Work;
         f.debug_struct("TaskStaggered")
-            .field("waiting", &self.engine.due().len())
-            .field("working", &Work::<Fut, Tag>::len(self.engine.work()))
+            .field("waiting", &self.engine.due().size_hint().0)
+            .field("working", &self.engine.work().in_flight())
             .finish()
     }
 }

@@ -156,6 +156,11 @@ impl<R: Spawn, Tag, T> Spawned<R, Tag, T> {
             group: Group::new(capacity, mode),
         }
     }
+
+    /// Tasks spawned whose outputs have not been returned.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.group.len()
+    }
 }
 
 pin_project! {

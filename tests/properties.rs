@@ -160,3 +160,193 @@ real_backends! {
     #[cfg(feature = "smol")]
     smol => stagger::rt::Smol;
 }
+
+// ===== schedules =====
+
+use stagger::schedule::{self, Missed, Rate, RateReason};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn constant_offsets_are_exactly_i_periods(period_ns in 1u64..=10_000_000_000, start in 0u64..=1_000_000_000) {
+        let period = Duration::from_nanos(period_ns);
+        let rate = Rate::every(period).unwrap();
+        let offsets: Vec<_> = schedule::constant(rate).skip(start as usize % 1000).take(100).collect();
+        for (k, offset) in offsets.iter().enumerate() {
+            let i = (start % 1000) as u128 + k as u128;
+            prop_assert_eq!(offset.as_nanos(), i * u128::from(period_ns));
+        }
+    }
+
+    #[test]
+    fn constant_per_sec_offsets_are_i_over_rate(per_sec in 1u32..=1_000_000, i in 0u64..=1_000_000_000) {
+        // Integer rates: offset i is i / rate, computed from i, however far
+        // along: to the nearest nanosecond when the period is a whole number
+        // of attoseconds, within one nanosecond in a billion periods else.
+        let rate = Rate::per_sec(f64::from(per_sec)).unwrap();
+        let offset = schedule::constant(rate).nth(i as usize).unwrap().as_nanos();
+        let exact = u128::from(i) * 1_000_000_000;
+        let want = (exact + u128::from(per_sec) / 2) / u128::from(per_sec);
+        if 1_000_000_000_000_000_000 % u128::from(per_sec) == 0 {
+            prop_assert_eq!(offset, want);
+        } else {
+            prop_assert!(offset.abs_diff(want) <= 1, "{} vs {}", offset, want);
+        }
+    }
+
+    #[test]
+    fn spread_is_sorted_within_its_window(seed: u64, n in 0usize..=5_000, window_ms in 0u64..=1_000_000) {
+        let window = Duration::from_millis(window_ms);
+        let offsets: Vec<_> = schedule::spread(n, window, &mut StdRng::seed_from_u64(seed)).collect();
+        prop_assert_eq!(offsets.len(), n);
+        prop_assert!(offsets.is_sorted());
+        prop_assert!(offsets.iter().all(|&o| o <= window));
+        let again: Vec<_> = schedule::spread(n, window, &mut StdRng::seed_from_u64(seed)).collect();
+        prop_assert_eq!(offsets, again);
+    }
+
+    #[test]
+    fn sim_ticks_fire_exactly_and_deterministically(seed: u64, per_sec in 1.0f64..=100_000.0, n in 0usize..=2_000) {
+        let fire = || {
+            let sim = Sim::new();
+            let arrivals = schedule::poisson(Rate::per_sec(per_sec).unwrap(), StdRng::seed_from_u64(seed)).take(n);
+            let ticks = schedule::ticks(&sim, arrivals);
+            let start = ticks.start();
+            let got: Vec<_> = sim.block_on(ticks.collect());
+            got.iter().map(|t| (t.index, t.intended - start, t.fired - start)).collect::<Vec<_>>()
+        };
+        let got = fire();
+        prop_assert_eq!(got.len(), n);
+        for &(index, intended, fired) in &got {
+            // Virtual time: every tick fires exactly when intended.
+            prop_assert_eq!(intended, fired, "tick {}", index);
+        }
+        prop_assert_eq!(got, fire());
+    }
+}
+
+#[test]
+fn poisson_gaps_have_the_rate_s_mean() {
+    // 100 000 gaps at 250 per second: mean 4 ms; an exponential's standard
+    // deviation equals its mean, so the sample mean is within 1 % (2.5
+    // standard errors) with a fixed seed, and the share of gaps over the
+    // mean is e⁻¹.
+    let rate = Rate::per_sec(250.0).unwrap();
+    let arrivals: Vec<_> = schedule::poisson(rate, StdRng::seed_from_u64(7))
+        .take(100_000)
+        .collect();
+    let mut gaps = Vec::with_capacity(arrivals.len());
+    let mut last = Duration::ZERO;
+    for &at in &arrivals {
+        assert!(at >= last, "not ascending");
+        gaps.push((at - last).as_secs_f64());
+        last = at;
+    }
+    let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+    assert!((mean - 0.004).abs() < 0.004 * 0.01, "mean gap {mean}");
+    let over = gaps.iter().filter(|&&g| g > 0.004).count() as f64 / gaps.len() as f64;
+    assert!((over - (-1f64).exp()).abs() < 0.01, "{over} over the mean");
+}
+
+#[test]
+fn rates_are_validated() {
+    let table: [(f64, Result<Duration, RateReason>); 9] = [
+        (1000.0, Ok(Duration::from_millis(1))),
+        (2e9, Ok(Duration::from_nanos(1))),
+        (0.5, Ok(Duration::from_secs(2))),
+        (f64::NAN, Err(RateReason::NotANumber)),
+        (f64::INFINITY, Err(RateReason::Infinite)),
+        (0.0, Err(RateReason::NotPositive)),
+        (-5.0, Err(RateReason::NotPositive)),
+        (3e9, Err(RateReason::TooFast)),
+        (1e-30, Err(RateReason::TooSlow)),
+    ];
+    for (per_sec, want) in table {
+        match (Rate::per_sec(per_sec), want) {
+            (Ok(rate), Ok(period)) => assert_eq!(rate.period(), period, "{per_sec}"),
+            (Err(err), Err(reason)) => {
+                assert_eq!(err.reason(), reason, "{per_sec}");
+                assert!(err.per_sec().unwrap().is_nan() || err.per_sec() == Some(per_sec));
+                assert!(err.to_string().starts_with("invalid rate of "), "{err}");
+            }
+            (got, want) => panic!("{per_sec}: got {got:?}, want {want:?}"),
+        }
+    }
+    assert_eq!(
+        Rate::every(Duration::ZERO).unwrap_err().reason(),
+        RateReason::TooFast
+    );
+    assert_eq!(Rate::every(Duration::MAX).unwrap().period(), Duration::MAX);
+    // Messages name the value as written.
+    assert_eq!(
+        Rate::per_sec(-2.5e-7).unwrap_err().to_string(),
+        "invalid rate of -2.5e-7 per second: not positive"
+    );
+}
+
+#[test]
+fn sim_missed_policies_are_exact() {
+    // Ticks every second; after tick 0 the consumer stalls 3.5 s.
+    let run = |missed| {
+        let sim = Sim::new();
+        let every = schedule::constant(Rate::every(Duration::from_secs(1)).unwrap()).take(8);
+        let mut ticks = schedule::ticks(&sim, every).missed(missed);
+        let start = ticks.start();
+        let got = sim.block_on(async {
+            let mut got = vec![ticks.next().await.unwrap()];
+            sim.sleep(Duration::from_millis(3500)).await;
+            while let Some(tick) = ticks.next().await {
+                got.push(tick);
+            }
+            got
+        });
+        let secs = |at: std::time::Instant| (at - start).as_secs_f64();
+        let got: Vec<_> = got
+            .iter()
+            .map(|t| (t.index, secs(t.intended), secs(t.fired)))
+            .collect();
+        (got, ticks.skipped())
+    };
+    let (burst, _) = run(Missed::Burst);
+    assert_eq!(
+        burst,
+        [
+            (0, 0.0, 0.0),
+            (1, 1.0, 3.5),
+            (2, 2.0, 3.5),
+            (3, 3.0, 3.5),
+            (4, 4.0, 4.0),
+            (5, 5.0, 5.0),
+            (6, 6.0, 6.0),
+            (7, 7.0, 7.0)
+        ]
+    );
+    let (skip, skipped) = run(Missed::Skip);
+    assert_eq!(
+        skip,
+        [
+            (0, 0.0, 0.0),
+            (3, 3.0, 3.5),
+            (4, 4.0, 4.0),
+            (5, 5.0, 5.0),
+            (6, 6.0, 6.0),
+            (7, 7.0, 7.0)
+        ]
+    );
+    assert_eq!(skipped, 2);
+    let (delay, _) = run(Missed::Delay);
+    assert_eq!(
+        delay,
+        [
+            (0, 0.0, 0.0),
+            (1, 1.0, 3.5),
+            (2, 4.5, 4.5),
+            (3, 5.5, 5.5),
+            (4, 6.5, 6.5),
+            (5, 7.5, 7.5),
+            (6, 8.5, 8.5),
+            (7, 9.5, 9.5)
+        ]
+    );
+}

@@ -25,8 +25,13 @@ fn conversion_table() {
             (Err(err), Err(reason)) => {
                 assert_eq!(err.reason(), reason, "{secs}");
                 assert!(err.value().is_nan() || err.value() == secs);
-                // The message names the value.
-                assert!(err.to_string().contains(&secs.to_string()), "{err}");
+                // The message names the value, as written.
+                let written = format!("{secs:e}").replace("e0", "");
+                let message = err.to_string();
+                assert!(
+                    message.contains(&secs.to_string()) || message.contains(&written),
+                    "{message}"
+                );
             }
             (got, want) => panic!("{secs}: got {got:?}, want {want:?}"),
         }
@@ -53,6 +58,13 @@ fn messages() {
     assert_eq!(msg(f64::INFINITY), "invalid delay of inf seconds: infinite");
     assert_eq!(
         msg(1e20),
-        "invalid delay of 100000000000000000000 seconds: larger than the longest Duration"
+        "invalid delay of 1e20 seconds: larger than the longest Duration"
     );
+    // As the user wrote it, not a 301-digit expansion.
+    assert_eq!(
+        msg(1e300),
+        "invalid delay of 1e300 seconds: larger than the longest Duration"
+    );
+    assert_eq!(msg(-2.5e-9), "invalid delay of -2.5e-9 seconds: negative");
+    assert_eq!(msg(-0.25), "invalid delay of -0.25 seconds: negative");
 }

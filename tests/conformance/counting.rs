@@ -42,6 +42,8 @@ pub struct Log {
     pub deadlines: Vec<Instant>,
     /// Sleeps created and not yet dropped.
     pub live: usize,
+    /// The most sleeps ever live at once.
+    pub max_live: usize,
     /// Sleeps created.
     pub created: usize,
     /// Sleeps that completed.
@@ -123,6 +125,7 @@ impl<R> Counting<R> {
     fn counted<S>(&self, sleep: S, deadline: Instant) -> Counted<S> {
         let mut log = self.lock();
         log.live += 1;
+        log.max_live = log.max_live.max(log.live);
         log.deadlines.push(deadline);
         let index = log.created;
         let fault = (log.faults.iter())

@@ -2,6 +2,7 @@
 //! enabled by the current features.
 
 mod counting;
+mod schedule;
 mod staggered;
 mod suite;
 
@@ -67,6 +68,16 @@ macro_rules! conformance {
                 timeout_past_instant_range_never_fires,
                 timeout_drops_its_future_and_timer,
             );
+            conformance!(@schedule $rt;
+                ticks_fire_in_order_at_their_intended_instants,
+                ticks_burst_yields_every_overdue_tick,
+                ticks_skip_drops_overdue_ticks,
+                ticks_delay_shifts_the_rest,
+                ticks_take_any_offsets,
+                run_sends_open_loop,
+                dropped_run_cancels_its_requests,
+                run_panic_cancels_the_rest,
+            );
             // Slow at scale: `cargo test --release --test conformance -- --ignored`.
             conformance!(@ignored $rt;
                 wait_n_million,
@@ -84,6 +95,12 @@ macro_rules! conformance {
         #[test]
         fn $test() {
             super::staggered::$test(&$rt);
+        }
+    )*};
+    (@schedule $rt:expr; $($test:ident,)*) => {$(
+        #[test]
+        fn $test() {
+            super::schedule::$test(&$rt);
         }
     )*};
     (@ignored $rt:expr; $($test:ident,)*) => {$(

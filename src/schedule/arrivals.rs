@@ -1,0 +1,254 @@
+//! The schedule constructors: plain iterators of offsets from one start.
+
+use core::iter::FusedIterator;
+use core::time::Duration;
+
+use rand::distr::Distribution;
+use rand::{Rng, RngExt};
+
+use super::rate::Rate;
+use crate::jitter::FullJitter;
+
+// ===== constant =====
+
+/// Events at a constant `rate`: offset `i` is `i / rate`, from the start.
+///
+/// Each offset is computed from its index, never by adding up a rounded
+/// period, so the schedule does not drift: the millionth event of a 3 per
+/// second schedule is exactly 333 333 s 333 333 333 ns after the start. The
+/// iterator is endless (it ends only past [`Duration::MAX`]); bound it with
+/// [`take`](Iterator::take) or [`take_while`](Iterator::take_while).
+///
+/// # Examples
+///
+/// ```
+/// use stagger::schedule::{self, Rate};
+/// use std::time::Duration;
+///
+/// let offsets: Vec<_> = schedule::constant(Rate::per_sec(4.0)?).take(3).collect();
+/// assert_eq!(offsets, [Duration::ZERO, Duration::from_millis(250), Duration::from_millis(500)]);
+/// # Ok::<(), stagger::schedule::RateError>(())
+/// ```
+pub fn constant(rate: Rate) -> Constant {
+    Constant { rate, next: 0 }
+}
+
+/// Iterator for the [`constant`] function.
+#[derive(Debug, Clone)]
+#[must_use = "iterators do nothing unless iterated"]
+pub struct Constant {
+    rate: Rate,
+    /// The next index; `u64::MAX` once past `Duration::MAX`.
+    next: u64,
+}
+
+impl Iterator for Constant {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let offset = self.rate.offset(self.next);
+        self.next = match offset {
+            Some(_) => self.next.saturating_add(1),
+            None => u64::MAX,
+        };
+        offset
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, None)
+    }
+
+    fn nth(&mut self, n: usize) -> Option<Duration> {
+        self.next = self.next.saturating_add(n as u64);
+        self.next()
+    }
+}
+
+impl FusedIterator for Constant {}
+
+// ===== poisson =====
+
+/// Poisson arrivals at `rate`: independent, exponentially distributed gaps
+/// with mean `1 / rate`, the first one after the start. This is open-loop
+/// load as real users generate it.
+///
+/// The generator is owned, so a seeded one fixes the whole schedule. The
+/// iterator is endless and holds nothing per arrival.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::rand::SeedableRng;
+/// use stagger::rand::rngs::StdRng;
+/// use stagger::schedule::{self, Rate};
+/// use std::time::Duration;
+///
+/// let rate = Rate::per_sec(100.0)?;
+/// let arrivals: Vec<_> = schedule::poisson(rate, StdRng::seed_from_u64(1)).take(1000).collect();
+/// assert!(arrivals.is_sorted());
+/// // 1000 arrivals at 100 per second take about 10 s.
+/// let last = arrivals[999].as_secs_f64();
+/// assert!((8.0..12.0).contains(&last), "{last}");
+/// # Ok::<(), stagger::schedule::RateError>(())
+/// ```
+pub fn poisson<R: Rng>(rate: Rate, rng: R) -> Poisson<R> {
+    Poisson {
+        mean_secs: 1.0 / rate.per_sec_f64(),
+        rng,
+        at: Some(Duration::ZERO),
+    }
+}
+
+/// Iterator for the [`poisson`] function.
+#[derive(Debug, Clone)]
+#[must_use = "iterators do nothing unless iterated"]
+pub struct Poisson<R> {
+    /// The mean gap, in seconds.
+    mean_secs: f64,
+    rng: R,
+    /// The last arrival; `None` once past `Duration::MAX`.
+    at: Option<Duration>,
+}
+
+impl<R: Rng> Iterator for Poisson<R> {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        // Inverse transform: -ln(U) is exponential with mean 1, for U
+        // uniform in (0, 1].
+        let uniform: f64 = 1.0 - self.rng.random::<f64>();
+        let gap = -uniform.ln() * self.mean_secs;
+        let gap = Duration::try_from_secs_f64(gap).unwrap_or(Duration::MAX);
+        self.at = self.at?.checked_add(gap);
+        self.at
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, None)
+    }
+}
+
+impl<R: Rng> FusedIterator for Poisson<R> {}
+
+// ===== spread =====
+
+/// `n` offsets drawn uniformly from `[0, window]`, ascending: `n` events
+/// spread at random over a window, such as the start-up of `n` clients.
+///
+/// The offsets are drawn from `rng` in order, then sorted, before this
+/// function returns: 16 bytes each.
+///
+/// # Panics
+///
+/// Panics at once if `n` offsets cannot be allocated.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::schedule;
+/// use std::time::Duration;
+///
+/// let window = Duration::from_secs(60);
+/// let offsets: Vec<_> = schedule::spread(100, window, &mut rand::rng()).collect();
+/// assert_eq!(offsets.len(), 100);
+/// assert!(offsets.is_sorted() && offsets[99] <= window);
+/// ```
+pub fn spread<R: Rng + ?Sized>(n: usize, window: Duration, rng: &mut R) -> Spread {
+    let uniform = FullJitter::new(window);
+    let mut offsets = Vec::with_capacity(n);
+    offsets.extend((0..n).map(|_| uniform.sample(rng)));
+    offsets.sort_unstable();
+    Spread(offsets.into_iter())
+}
+
+/// Iterator for the [`spread`] function.
+#[derive(Debug, Clone)]
+#[must_use = "iterators do nothing unless iterated"]
+pub struct Spread(std::vec::IntoIter<Duration>);
+
+impl Iterator for Spread {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        self.0.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Spread {}
+
+impl FusedIterator for Spread {}
+
+// ===== jitter =====
+
+/// Displaces each offset of `schedule` by a delay drawn from `distribution`
+/// (one of [`jitter`](crate::jitter)'s, say), keeping the order: an offset
+/// that would come before its predecessor's is moved up to it.
+///
+/// A jittered interval: a heartbeat every 30 s, each late by up to 5 s at
+/// random, without drifting (offset `i` is `30 s · i` plus its own jitter,
+/// not the sum of all the jitters before it).
+///
+/// # Examples
+///
+/// ```
+/// use stagger::jitter::FullJitter;
+/// use stagger::schedule::{self, Rate};
+/// use std::time::Duration;
+///
+/// let every = schedule::constant(Rate::every(Duration::from_secs(30))?);
+/// let jitter = FullJitter::new(Duration::from_secs(5));
+/// let beats: Vec<_> = schedule::jittered(every, jitter, rand::rng()).take(4).collect();
+/// for (i, beat) in beats.iter().enumerate() {
+///     let base = Duration::from_secs(30) * i as u32;
+///     assert!(base <= *beat && *beat <= base + Duration::from_secs(5));
+/// }
+/// # Ok::<(), stagger::schedule::RateError>(())
+/// ```
+pub fn jittered<I, D, R>(schedule: I, distribution: D, rng: R) -> Jittered<I::IntoIter, D, R>
+where
+    I: IntoIterator<Item = Duration>,
+    D: Distribution<Duration>,
+    R: Rng,
+{
+    Jittered {
+        schedule: schedule.into_iter(),
+        distribution,
+        rng,
+        last: Duration::ZERO,
+    }
+}
+
+/// Iterator for the [`jittered`] function.
+#[derive(Debug, Clone)]
+#[must_use = "iterators do nothing unless iterated"]
+pub struct Jittered<I, D, R> {
+    schedule: I,
+    distribution: D,
+    rng: R,
+    /// The last offset yielded: none comes before it.
+    last: Duration,
+}
+
+impl<I, D, R> Iterator for Jittered<I, D, R>
+where
+    I: Iterator<Item = Duration>,
+    D: Distribution<Duration>,
+    R: Rng,
+{
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let offset = self.schedule.next()?;
+        let jitter = self.distribution.sample(&mut self.rng);
+        self.last = offset.saturating_add(jitter).max(self.last);
+        Some(self.last)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.schedule.size_hint()
+    }
+}

@@ -1,0 +1,71 @@
+//! Open-loop schedules: arrival processes, ticks and runs that never hide
+//! latency.
+//!
+//! A **schedule** is any `IntoIterator<Item = Duration>` of non-decreasing
+//! offsets from one start, so std's adapters compose with it (`take`,
+//! `take_while`, `chain`, `map`). The constructors here return plain
+//! iterators:
+//!
+//! - [`constant`]`(rate)`: offset `i` is `i / rate`, computed from `i`
+//!   (no drift);
+//! - [`poisson`]`(rate, rng)`: exponential gaps with mean `1 / rate`, the
+//!   arrivals of independent users;
+//! - [`spread`]`(n, window, rng)`: `n` uniform offsets in `[0, window]`,
+//!   ascending, for staggered start-up;
+//! - [`jittered`]`(schedule, distribution, rng)`: each offset delayed by a
+//!   random draw, order kept, for jittered intervals.
+//!
+//! [`ticks`] fires a schedule on any backend, one timer at a time, yielding
+//! a [`Tick`] (index, intended instant, fired instant) for each; [`run`]
+//! starts a task at each tick and yields each request's [`Completed`] with
+//! its latency.
+//!
+//! # Coordinated omission
+//!
+//! A load generator that waits for each response before sending the next
+//! request (closed loop) sends fewer requests exactly when the server is
+//! slow, and measures each request's latency from when it finally sent it:
+//! a one-second stall then shows as one slow request, though every request
+//! that should have been sent during that second waited too. wrk2 and oha
+//! avoid this the way stagger does: every request is scheduled from one
+//! start at the chosen rate (request `i` at `start + i / rate`), whatever
+//! happens to the others, and its latency is measured from that *intended*
+//! instant. [`run`] sends open loop; [`Completed::latency`] is measured from
+//! the intended instant, [`Completed::service`] from the actual one, and the
+//! gap between their percentiles is the coordinated omission a closed-loop
+//! tool would have hidden (see `examples/load.rs`). When ticks fall behind,
+//! [`Missed::Burst`], the default, fires every overdue tick at once with its
+//! true intended instant, so none of the delay is lost.
+//!
+//! # Examples
+//!
+//! Ten requests a second for a second, on Sim's exact clock:
+//!
+//! ```
+//! use futures::StreamExt;
+//! use stagger::prelude::*;
+//! use stagger::schedule::{self, Rate};
+//! use stagger::sim::Sim;
+//!
+//! let sim = Sim::new();
+//! let clock = sim.clone();
+//! let second = Duration::from_secs(1);
+//! let arrivals = schedule::constant(Rate::per_sec(10.0)?).take_while(|&at| at < second);
+//! let requests = schedule::run(&sim, arrivals, move |_tick| clock.sleep(Duration::from_millis(5)));
+//! let done: Vec<_> = sim.block_on(requests.collect());
+//! assert_eq!(done.len(), 10);
+//! assert!(done.iter().all(|d| d.latency() == Duration::from_millis(5)));
+//! # Ok::<(), stagger::schedule::RateError>(())
+//! ```
+
+mod arrivals;
+mod rate;
+mod run;
+mod ticks;
+
+pub use self::arrivals::{
+    Constant, Jittered, Poisson, Spread, constant, jittered, poisson, spread,
+};
+pub use self::rate::{Rate, RateError, RateReason};
+pub use self::run::{Completed, Run, run};
+pub use self::ticks::{Missed, Tick, Ticks, ticks};

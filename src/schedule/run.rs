@@ -1,0 +1,277 @@
+//! [`run`]: open-loop work on a schedule, with latency from the intended
+//! start.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+use std::time::Instant;
+
+use futures::stream::{FusedStream, Stream};
+use pin_project_lite::pin_project;
+
+use super::ticks::{Missed, Tick, Ticks, ticks};
+use crate::engine::{Engine, MakeWork};
+use crate::group::Mode;
+use crate::sleeper::Sleeper;
+use crate::spawn::Spawn;
+use crate::work::Spawned;
+
+/// One request of a [`run`], finished: its tick, its output, and when it
+/// finished.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use stagger::prelude::*;
+/// use stagger::schedule::{self, Rate};
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let clock = sim.clone();
+/// let arrivals = schedule::constant(Rate::per_sec(10.0)?).take(3);
+/// let done: Vec<_> = sim.block_on(
+///     schedule::run(&sim, arrivals, move |_| clock.sleep(Duration::from_millis(30))).collect(),
+/// );
+/// assert!(done.iter().all(|d| d.latency() == Duration::from_millis(30)));
+/// # Ok::<(), stagger::schedule::RateError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Completed<T> {
+    /// The tick that started the request.
+    pub tick: Tick,
+    /// What the request's future returned.
+    pub output: T,
+    /// When the request finished, on the backend's clock, read by its task.
+    pub finished: Instant,
+}
+
+impl<T> Completed<T> {
+    /// `finished - tick.intended`: the latency from when the request was
+    /// meant to start. A stall of the load generator or of the machine shows
+    /// in every request it held up: this is the latency to report
+    /// (corrected for coordinated omission).
+    pub fn latency(&self) -> Duration {
+        self.finished.saturating_duration_since(self.tick.intended)
+    }
+
+    /// `finished - tick.fired`: the latency from when the request actually
+    /// started, what a closed-loop tool reports. It hides the time a
+    /// request spent waiting to be sent.
+    pub fn service(&self) -> Duration {
+        self.finished.saturating_duration_since(self.tick.fired)
+    }
+}
+
+/// Runs `f(tick)` as its own task at each tick of `schedule`, however many
+/// are still in flight, and yields each [`Completed`] request in completion
+/// order: an open-loop load generator.
+///
+/// The schedule's offsets count from one start, read now; the ticks fire as
+/// [`ticks`] fires them, on one timer, [`Missed::Burst`] by default, so a
+/// slow service cannot slow the arrivals down and hide its own latency
+/// (coordinated omission, in wrk2's terms): when the poller or the machine
+/// stalls, the ticks it held up still carry their intended instants, and
+/// [`Completed::latency`] counts the stall. Each request's finish time is
+/// read by its own task. The stream owns a clone of `rt`; it holds nothing
+/// per future tick, so an endless schedule is fine, and a finished request
+/// is freed when it is yielded.
+///
+/// The ticks fire only while the stream is polled: poll it continuously (as
+/// a `while let` loop does), and keep the consumer's work per request small.
+///
+/// # Cancellation
+///
+/// Dropping the stream drops its timer and cancels every request in
+/// flight.
+///
+/// # Panics
+///
+/// If a request panics, the others are cancelled, no further tick fires, and
+/// the panic resumes in the task polling the stream; the stream then ends.
+/// Spawning panics where [`Spawn::spawn`] does.
+///
+/// # Examples
+///
+/// Poisson arrivals at 200 per second for half a second, against a service
+/// that takes 2 ms, on tokio:
+///
+/// ```
+/// # #[cfg(feature = "tokio")]
+/// # mod example {
+/// use futures::StreamExt;
+/// use stagger::prelude::*;
+/// use stagger::rt::Tokio;
+/// use stagger::schedule::{self, Rate};
+///
+/// #[tokio::main]
+/// # pub
+/// async fn main() -> Result<(), stagger::schedule::RateError> {
+///     let window = Duration::from_millis(500);
+///     let arrivals = schedule::poisson(Rate::per_sec(200.0)?, rand::rng()).take_while(|&at| at < window);
+///     let mut requests = schedule::run(&Tokio, arrivals, |_tick| async {
+///         tokio::time::sleep(Duration::from_millis(2)).await; // call the service here
+///     });
+///     let mut latencies = Vec::new();
+///     while let Some(done) = requests.next().await {
+///         latencies.push(done.latency());
+///     }
+///     latencies.sort();
+///     if let Some(p99) = latencies.get(latencies.len() * 99 / 100) {
+///         println!("{} requests, p99 {p99:?}", latencies.len());
+///     }
+///     Ok(())
+/// }
+/// # }
+/// # #[cfg(feature = "tokio")]
+/// # example::main().unwrap();
+/// ```
+pub fn run<R, I, F, Fut>(rt: &R, schedule: I, f: F) -> Run<R, I::IntoIter, F, Fut>
+where
+    R: Spawn + Sleeper + Clone + Send + Sync + 'static,
+    I: IntoIterator<Item = Duration>,
+    F: FnMut(Tick) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    let make = Stamped {
+        f,
+        clock: rt.clone(),
+    };
+    Run {
+        engine: Engine::new(
+            ticks(rt, schedule),
+            make,
+            Spawned::new(rt.clone(), 0, Mode::Stream),
+        ),
+    }
+}
+
+/// Stream for the [`run`] function.
+#[must_use = "streams do nothing unless polled; dropping this one cancels its requests"]
+pub struct Run<R: Spawn + Sleeper, I, F, Fut: Future> {
+    engine: Engine<Ticks<R, I>, Stamped<F, R>, Requests<R, Fut>>,
+}
+
+/// Where [`Run`] runs its requests.
+type Requests<R, Fut> = Spawned<R, (usize, Duration), (Tick, <Fut as Future>::Output, Instant)>;
+
+impl<R: Spawn + Sleeper, I, F, Fut: Future> Run<R, I, F, Fut> {
+    /// Chooses what to do with ticks that fell behind; see [`Missed`].
+    /// [`Missed::Burst`], the default, is the one that keeps the latency
+    /// honest.
+    pub fn missed(mut self, missed: Missed) -> Self {
+        self.engine.due_mut().set_missed(missed);
+        self
+    }
+
+    /// How many ticks [`Missed::Skip`] has dropped so far.
+    pub fn skipped(&self) -> u64 {
+        self.engine.due().skipped()
+    }
+}
+
+// Nothing in it is pinned: the requests run in tasks, the timer is boxed,
+// and `f` is only ever called.
+impl<R: Spawn + Sleeper, I, F, Fut: Future> Unpin for Run<R, I, F, Fut> {}
+
+impl<R, I, F, Fut> Stream for Run<R, I, F, Fut>
+where
+    R: Spawn + Sleeper + Clone + Send + Sync + 'static,
+    I: Iterator<Item = Duration>,
+    F: FnMut(Tick) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    type Item = Completed<Fut::Output>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let done = self.get_mut().engine.poll_next(cx);
+        done.map(|done| {
+            done.map(|done| {
+                let (tick, output, finished) = done.output;
+                Completed {
+                    tick,
+                    output,
+                    finished,
+                }
+            })
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.engine.size_hint()
+    }
+}
+
+impl<R, I, F, Fut> FusedStream for Run<R, I, F, Fut>
+where
+    R: Spawn + Sleeper + Clone + Send + Sync + 'static,
+    I: Iterator<Item = Duration>,
+    F: FnMut(Tick) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    fn is_terminated(&self) -> bool {
+        self.engine.is_done()
+    }
+}
+
+impl<R, I, F, Fut> fmt::Debug for Run<R, I, F, Fut>
+where
+    R: Spawn + Sleeper,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run")
+            .field("ticks", self.engine.due())
+            .field("in_flight", &self.engine.work().in_flight())
+            .finish()
+    }
+}
+
+/// Makes each tick's request, timed by its own task.
+struct Stamped<F, R> {
+    f: F,
+    clock: R,
+}
+
+impl<F, R, Fut> MakeWork<Tick> for Stamped<F, R>
+where
+    F: FnMut(Tick) -> Fut,
+    R: Sleeper + Clone,
+    Fut: Future,
+{
+    type Work = Timed<R, Fut>;
+
+    fn make(&mut self, tick: Tick) -> Timed<R, Fut> {
+        Timed {
+            request: (self.f)(tick),
+            clock: self.clock.clone(),
+            tick,
+        }
+    }
+}
+
+pin_project! {
+    /// A request that notes when it finished.
+    struct Timed<R, Fut> {
+        #[pin]
+        request: Fut,
+        clock: R,
+        tick: Tick,
+    }
+}
+
+impl<R: Sleeper, Fut: Future> Future for Timed<R, Fut> {
+    type Output = (Tick, Fut::Output, Instant);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let output = core::task::ready!(this.request.poll(cx));
+        Poll::Ready((*this.tick, output, this.clock.now()))
+    }
+}

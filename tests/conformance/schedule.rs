@@ -1,0 +1,250 @@
+//! Schedules: ticks on one timer, the missed-tick policies under a stalling
+//! consumer, and open-loop runs.
+
+#![allow(dead_code)] // Each function is used once per enabled backend.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::{FutureExt, Stream, StreamExt};
+use stagger::Sleeper;
+use stagger::schedule::{self, Missed, Rate, Tick};
+
+use crate::counting::Counting;
+use crate::suite::{Backend, FAR, SLACK, message, run_briefly, within};
+
+const PERIOD: Duration = Duration::from_millis(10);
+
+fn every(period: Duration) -> schedule::Constant {
+    schedule::constant(Rate::every(period).unwrap())
+}
+
+pub fn ticks_fire_in_order_at_their_intended_instants<R: Backend>(rt: &R) {
+    let rec = Counting::new(rt.clone());
+    let ticks = schedule::ticks(&rec, every(PERIOD).take(10));
+    let start = ticks.start();
+    let got: Vec<Tick> = rt.block_on(ticks.collect());
+    assert_eq!(got.len(), 10);
+    for (i, tick) in got.iter().enumerate() {
+        assert_eq!(tick.index, i);
+        // Exact: the start plus the offset, not a sum of sleeps.
+        assert_eq!(tick.intended, start + PERIOD * i as u32);
+        assert!(tick.fired >= tick.intended, "tick {i} fired early");
+        assert!(
+            tick.lateness() < SLACK,
+            "tick {i}: {:?} late",
+            tick.lateness()
+        );
+    }
+    // One timer at a time, whatever the rate.
+    rec.log(|log| {
+        assert_eq!(log.max_live, 1, "more than one timer at once");
+        assert_eq!(log.live, 0);
+    });
+}
+
+/// Ticks every 10 ms; the consumer takes tick 0, then stalls for 45 ms (on
+/// the backend's clock), then takes the rest as fast as they come.
+fn stalled(rt: &impl Backend, missed: Missed, n: usize) -> (Vec<Tick>, u64, std::time::Instant) {
+    let mut ticks = schedule::ticks(rt, every(PERIOD).take(n)).missed(missed);
+    let start = ticks.start();
+    let got = rt.block_on(async {
+        let mut got = vec![ticks.next().await.unwrap()];
+        rt.sleep(Duration::from_millis(45)).await;
+        while let Some(tick) = ticks.next().await {
+            got.push(tick);
+        }
+        got
+    });
+    (got, ticks.skipped(), start)
+}
+
+pub fn ticks_burst_yields_every_overdue_tick<R: Backend>(rt: &R) {
+    let (got, skipped, start) = stalled(rt, Missed::Burst, 10);
+    assert_eq!(skipped, 0);
+    assert_eq!(
+        got.iter().map(|t| t.index).collect::<Vec<_>>(),
+        (0..10).collect::<Vec<_>>()
+    );
+    for tick in &got {
+        assert_eq!(tick.intended, start + PERIOD * tick.index as u32);
+    }
+    // Ticks 1 to 4 were due during the stall: they fire when it ends, each
+    // with its own intended instant, so each shows the stall.
+    let stall_end = got[0].fired + Duration::from_millis(45);
+    for tick in &got[1..=4] {
+        assert!(
+            tick.fired >= stall_end,
+            "tick {} fired during the stall",
+            tick.index
+        );
+        assert!(tick.lateness() >= stall_end - tick.intended);
+    }
+}
+
+pub fn ticks_skip_drops_overdue_ticks<R: Backend>(rt: &R) {
+    let (got, skipped, start) = stalled(rt, Missed::Skip, 10);
+    let indices: Vec<_> = got.iter().map(|t| t.index).collect();
+    assert!(indices.is_sorted());
+    assert!(
+        indices.windows(2).any(|w| w[1] > w[0] + 1),
+        "nothing skipped: {indices:?}"
+    );
+    // Every tick is either yielded or counted.
+    assert_eq!(
+        got.len() as u64 + skipped,
+        10,
+        "{indices:?}, {skipped} skipped"
+    );
+    assert_eq!(*indices.last().unwrap(), 9);
+    for tick in &got {
+        assert_eq!(tick.intended, start + PERIOD * tick.index as u32);
+    }
+}
+
+pub fn ticks_delay_shifts_the_rest<R: Backend>(rt: &R) {
+    let (got, skipped, start) = stalled(rt, Missed::Delay, 6);
+    assert_eq!(skipped, 0);
+    assert_eq!(
+        got.iter().map(|t| t.index).collect::<Vec<_>>(),
+        (0..6).collect::<Vec<_>>()
+    );
+    // Tick 1 fires late, after the stall; tick 2 is meant a period after
+    // that, and so on: the gaps are kept, not the times.
+    assert_eq!(got[1].intended, start + PERIOD);
+    assert!(got[1].lateness() >= Duration::from_millis(30));
+    for pair in got[1..].windows(2) {
+        let gap = pair[1].intended - pair[0].intended;
+        let shifted = pair[1].intended - pair[0].fired;
+        assert!(gap >= PERIOD, "{gap:?}");
+        // Shifted by the lateness of the overdue tick: due a period after
+        // it fired (or later, if an overdue tick shifted it again).
+        assert!(shifted <= PERIOD || pair[0].index == 1, "{shifted:?}");
+    }
+    assert_eq!(got[2].intended, got[1].fired + PERIOD);
+}
+
+pub fn ticks_take_any_offsets<R: Backend>(rt: &R) {
+    // An offset smaller than its predecessor is overdue, not a panic; one
+    // past what an Instant holds never fires.
+    let offsets = [
+        Duration::from_millis(10),
+        Duration::from_millis(5),
+        Duration::from_millis(12),
+    ];
+    let ticks = schedule::ticks(rt, offsets);
+    let start = ticks.start();
+    let got: Vec<Tick> = rt.block_on(ticks.collect());
+    let intended: Vec<_> = got.iter().map(|t| t.intended - start).collect();
+    assert_eq!(intended, offsets);
+    assert!(got[1].fired >= got[0].fired);
+    for far in FAR {
+        let mut ticks = schedule::ticks(rt, [Duration::ZERO, far]);
+        rt.block_on(async {
+            assert_eq!(ticks.next().await.unwrap().index, 0);
+            run_briefly(rt, ticks.next()).await;
+        });
+    }
+    let mut empty = schedule::ticks(rt, std::iter::empty());
+    assert_eq!(rt.block_on(empty.next()), None);
+}
+
+pub fn run_sends_open_loop<R: Backend>(rt: &R) {
+    // A service that takes 30 ms, called every 5 ms: six requests in flight
+    // at once, none waiting for another.
+    let service = Duration::from_millis(30);
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (sleeper, now, peak) = (rt.clone(), Arc::clone(&in_flight), Arc::clone(&most));
+    let requests = schedule::run(rt, every(Duration::from_millis(5)).take(20), move |tick| {
+        let (sleep, now, peak) = (sleeper.sleep(service), Arc::clone(&now), Arc::clone(&peak));
+        async move {
+            let running = now.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(running, Ordering::SeqCst);
+            sleep.await;
+            now.fetch_sub(1, Ordering::SeqCst);
+            tick.index
+        }
+    });
+    let done: Vec<_> = rt.block_on(requests.collect());
+    assert_eq!(done.len(), 20);
+    let mut indices: Vec<_> = done.iter().map(|d| d.output).collect();
+    indices.sort();
+    assert_eq!(indices, (0..20).collect::<Vec<_>>());
+    for d in &done {
+        assert_eq!(d.tick.index, d.output);
+        assert!(d.latency() >= d.service());
+        assert!(d.service() >= service, "{:?}", d.service());
+        assert_eq!(d.latency(), d.finished - d.tick.intended);
+    }
+    assert!(
+        most.load(Ordering::SeqCst) >= 3,
+        "not open loop: {} at once",
+        most.load(Ordering::SeqCst)
+    );
+}
+
+/// Counts its drops.
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+pub fn dropped_run_cancels_its_requests<R: Backend>(rt: &R) {
+    let rec = Counting::new(rt.clone());
+    let (finished, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (sleeper, fin, drp) = (rec.clone(), Arc::clone(&finished), Arc::clone(&dropped));
+    let requests = schedule::run(&rec, every(Duration::from_millis(1)), move |_| {
+        let (sleep, finished, guard) = (
+            sleeper.sleep(Duration::from_secs(3600)),
+            Arc::clone(&fin),
+            DropCounter(Arc::clone(&drp)),
+        );
+        async move {
+            let _guard = guard;
+            sleep.await;
+            finished.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    rt.block_on(async {
+        run_briefly(rt, requests.into_future()).await;
+        rt.sleep(Duration::from_millis(50)).await;
+    });
+    let started = rec.log(|log| log.created);
+    assert!(started > 2, "only {started} sleeps");
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+    rec.log(|log| assert_eq!(log.live, 0, "requests or the timer outlived the run"));
+    // Every request started was dropped: all sleeps but the run's timers.
+    assert!(dropped.load(Ordering::SeqCst) > 0);
+}
+
+pub fn run_panic_cancels_the_rest<R: Backend>(rt: &R) {
+    let rec = Counting::new(rt.clone());
+    let sleeper = rec.clone();
+    let mut requests = schedule::run(rt, every(Duration::from_millis(2)).take(50), move |tick| {
+        let sleep = sleeper.sleep(Duration::from_secs(3600));
+        async move {
+            if tick.index == 5 {
+                panic!("request {} failed", tick.index);
+            }
+            sleep.await;
+        }
+    });
+    let caught = rt.block_on(async {
+        let all = AssertUnwindSafe(async { while requests.next().await.is_some() {} });
+        within(rt, "run", all.catch_unwind()).await
+    });
+    assert_eq!(
+        message(caught.expect_err("the panic was lost").as_ref()),
+        "request 5 failed"
+    );
+    assert_eq!(requests.size_hint(), (0, Some(0)));
+    assert_eq!(rt.block_on(requests.next()), None);
+    rt.block_on(rt.sleep(Duration::from_millis(50)));
+    rec.log(|log| assert_eq!(log.live, 0, "requests outlived the panic"));
+}
