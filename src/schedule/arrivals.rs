@@ -30,7 +30,13 @@ use crate::jitter::FullJitter;
 /// # Ok::<(), stagger::schedule::RateError>(())
 /// ```
 pub fn constant(rate: Rate) -> Constant {
-    Constant { rate, next: 0 }
+    let (step_ns, step_frac) = rate.split(1);
+    Constant {
+        rate,
+        next: 0,
+        at: Some((0, 0)),
+        step: u64::try_from(step_ns).ok().map(|ns| (ns, step_frac)),
+    }
 }
 
 /// Iterator for the [`constant`] function.
@@ -38,20 +44,37 @@ pub fn constant(rate: Rate) -> Constant {
 #[must_use = "iterators do nothing unless iterated"]
 pub struct Constant {
     rate: Rate,
-    /// The next index; `u64::MAX` once past `Duration::MAX`.
+    /// The next index.
     next: u64,
+    /// The next offset, `next` periods, in whole nanoseconds and the
+    /// attoseconds left over: kept exactly, step by step, while it fits in a
+    /// `u64` of nanoseconds (585 years); `None` past that.
+    at: Option<(u64, u64)>,
+    /// One period, split the same way; `None` if over 585 years.
+    step: Option<(u64, u64)>,
 }
 
 impl Iterator for Constant {
     type Item = Duration;
 
     fn next(&mut self) -> Option<Duration> {
-        let offset = self.rate.offset(self.next);
-        self.next = match offset {
-            Some(_) => self.next.saturating_add(1),
-            None => u64::MAX,
+        let index = self.next;
+        self.next = self.next.checked_add(1)?;
+        let Some((ns, frac)) = self.at else {
+            // Beyond the fast path: from the index, in 128 bits.
+            return self.rate.offset(index);
         };
-        offset
+        // Adding the period's whole nanoseconds and its leftover
+        // attoseconds, with carry, is exact: offset `i` is `i` periods, as
+        // computed from `i`, to the nearest nanosecond.
+        self.at = self.step.and_then(|(step_ns, step_frac)| {
+            let frac = frac + step_frac;
+            let carry = u64::from(frac >= ATTOS_PER_NS);
+            let ns = ns.checked_add(step_ns)?.checked_add(carry)?;
+            Some((ns, frac - carry * ATTOS_PER_NS))
+        });
+        let rounded = ns + u64::from(frac >= ATTOS_PER_NS / 2);
+        Some(Duration::from_nanos(rounded))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -60,9 +83,14 @@ impl Iterator for Constant {
 
     fn nth(&mut self, n: usize) -> Option<Duration> {
         self.next = self.next.saturating_add(n as u64);
+        let (ns, frac) = self.rate.split(self.next);
+        self.at = u64::try_from(ns).ok().map(|ns| (ns, frac));
         self.next()
     }
 }
+
+/// Attoseconds per nanosecond.
+const ATTOS_PER_NS: u64 = 1_000_000_000;
 
 impl FusedIterator for Constant {}
 
@@ -250,5 +278,36 @@ where
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.schedule.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stepping_matches_computing_from_the_index() {
+        for per_sec in [3.0, 7.0, 1234.5, 0.1, 1e6, 2e9, 1.0 / 3.0] {
+            let rate = Rate::per_sec(per_sec).unwrap();
+            let stepped: Vec<_> = constant(rate).take(10_000).collect();
+            for (i, offset) in stepped.iter().enumerate() {
+                assert_eq!(
+                    Some(*offset),
+                    rate.offset(i as u64),
+                    "{per_sec}/s, offset {i}"
+                );
+            }
+            // Jumping ahead lands on the same offsets as stepping there.
+            let mut jumped = constant(rate);
+            assert_eq!(jumped.nth(5_000), Some(stepped[5_000]));
+            assert_eq!(jumped.next(), Some(stepped[5_001]));
+        }
+        // Past 585 years of nanoseconds, and on to the end of `Duration`.
+        let yearly = Rate::every(Duration::from_secs(365 * 24 * 3600)).unwrap();
+        let mut late = constant(yearly);
+        assert_eq!(late.nth(600), yearly.offset(600));
+        assert_eq!(late.next(), yearly.offset(601));
+        let slow = Rate::every(Duration::MAX / 2).unwrap();
+        assert_eq!(constant(slow).count(), 3);
     }
 }

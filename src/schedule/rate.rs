@@ -117,6 +117,13 @@ impl Rate {
         AS_PER_SEC / self.period as f64
     }
 
+    /// `i` periods, in whole nanoseconds and the attoseconds left over;
+    /// saturating (only used where `i` periods fit).
+    pub(crate) fn split(&self, i: u64) -> (u128, u64) {
+        let attos = self.period.saturating_mul(u128::from(i));
+        (attos / AS_PER_NS, (attos % AS_PER_NS) as u64)
+    }
+
     /// The offset of event `i`: `i` periods, to the nearest nanosecond;
     /// `None` past [`Duration::MAX`].
     pub(crate) fn offset(&self, i: u64) -> Option<Duration> {

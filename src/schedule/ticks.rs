@@ -133,8 +133,10 @@ where
     S: Sleeper + Clone,
     I: IntoIterator<Item = Duration>,
 {
+    let start = sleeper.now();
     Ticks {
-        start: sleeper.now(),
+        start,
+        base: Some(start),
         sleeper: sleeper.clone(),
         schedule: schedule.into_iter(),
         next: None,
@@ -160,6 +162,9 @@ pub struct Ticks<S: Sleeper, I> {
     index: usize,
     /// How far [`Missed::Delay`] has shifted the schedule.
     shift: Duration,
+    /// `start + shift`, where offsets count from; `None` past what an
+    /// `Instant` holds.
+    base: Option<Instant>,
     missed: Missed,
     skipped: u64,
     /// The one timer, boxed once and reused.
@@ -226,7 +231,7 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
     /// When the tick at `offset` is meant to fire; `None` past what an
     /// `Instant` holds.
     fn intended(&self, offset: Duration) -> Option<Instant> {
-        self.start.checked_add(self.shift)?.checked_add(offset)
+        self.base?.checked_add(offset)
     }
 
     /// Fires the next tick once it is due.
@@ -277,6 +282,7 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
                 let next = self.peek().and_then(|following| self.intended(following));
                 if next.is_some_and(|at| at <= now) {
                     self.shift = self.shift.saturating_add(now - intended);
+                    self.base = self.start.checked_add(self.shift);
                 }
             }
             let index = self.index;
