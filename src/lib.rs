@@ -259,6 +259,16 @@
 //!   (`staggered_runs_each_item_once_after_its_delay`); on Sim also the same
 //!   completion order and timestamps (`sim_is_deterministic`,
 //!   `sim_staggered`).
+//! - **Sim**: paused, its clock moves only through [`Sim::advance`](sim::Sim::advance),
+//!   which fires the timers on its way each at its own deadline, ties in
+//!   creation order (`paused_time_moves_only_through_advance` in
+//!   `tests/sim.rs`); a `block_on` waiting on a paused clock panics saying
+//!   so. A seed fixes [`Sim::rng`](sim::Sim::rng)'s generators, and a
+//!   program using them replays event for event
+//!   (`sim_traces_replay_from_a_seed`, `tests/properties.rs`); every panic
+//!   of a `Sim` names its seed (`every_sim_panic_names_the_seed`). A sleep
+//!   past what an `Instant` holds never fires, and a deadlock waiting on
+//!   one says so (`waiting_only_on_unreachable_deadlines_says_so`).
 //! - **Distributions**: the [`jitter`] strategies draw what their formulas
 //!   say, checked on their means and shares over 100 000 seeded draws, not
 //!   only on their bounds (`src/jitter.rs`).

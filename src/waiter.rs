@@ -14,8 +14,10 @@ pin_project! {
     /// Sleeps until `start + delay`, then yields its payload.
     ///
     /// The deadline is fixed, and the sleep created, when the waiter is
-    /// created; a deadline past what an `Instant` holds never fires, and a
-    /// zero delay needs no timer at all.
+    /// created; a zero delay needs no timer at all. A deadline past what an
+    /// `Instant` holds never fires: the backend's own never-firing sleep
+    /// (its `sleep(Duration::MAX)`, as the `Sleeper` contract has it) waits
+    /// for it, so that, say, Sim can tell it from a deadlock.
     pub(crate) struct Waiter<Sl, P> {
         #[pin]
         sleep: Sleep<Sl>,
@@ -30,9 +32,6 @@ pin_project! {
         Timer { #[pin] sleep: Sl },
         // A zero delay: due at the start, which has passed.
         Due,
-        // `start + delay` does not fit in an `Instant`: never due, as its
-        // deadline is unreachable anyway.
-        Never,
     }
 }
 
@@ -46,7 +45,10 @@ impl<Sl, P> Waiter<Sl, P> {
             Some(at) => Sleep::Timer {
                 sleep: sleeper.sleep_until(at),
             },
-            None => Sleep::Never,
+            // Unreachable: never due.
+            None => Sleep::Timer {
+                sleep: sleeper.sleep(Duration::MAX),
+            },
         };
         Waiter {
             sleep,
@@ -63,7 +65,6 @@ impl<Sl: Future<Output = ()>, P> Future for Waiter<Sl, P> {
         match this.sleep.project() {
             SleepProj::Timer { sleep } => ready!(sleep.poll(cx)),
             SleepProj::Due => {}
-            SleepProj::Never => return Poll::Pending,
         }
         let payload = this.payload.take();
         Poll::Ready(payload.expect("a Waiter polled after it completed"))

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use stagger::sim::Sim;
-use stagger::{Runtime, Sleeper};
+use stagger::{Runtime, Sleeper, Spawn};
 
 /// Length, bounds and order of one `wait_n` / `task_wait_n` result.
 fn check(delays: &[Duration], n: usize, max: Duration) -> Result<(), TestCaseError> {
@@ -349,4 +349,49 @@ fn sim_missed_policies_are_exact() {
             (7, 9.5, 9.5)
         ]
     );
+}
+
+// ===== Sim traces =====
+
+/// Spawned tasks sleeping in loops, a fan-out and a retry loop, all drawing
+/// from the simulation's generators: about 10 000 events.
+fn mixed_program(sim: &Sim) -> usize {
+    use rand::RngExt;
+    let workers: Vec<_> = (0..100)
+        .map(|_| {
+            let (clock, mut rng) = (sim.clone(), sim.rng());
+            sim.spawn(async move {
+                for _ in 0..50 {
+                    clock
+                        .sleep(Duration::from_micros(rng.random_range(1..5_000)))
+                        .await;
+                }
+            })
+        })
+        .collect();
+    let mut rng = sim.rng();
+    sim.block_on(async {
+        let delays = stagger::wait_n_with(sim, &mut rng, 4_000, Duration::from_secs(2)).await;
+        let jitter = stagger::jitter::FullJitter::new(Duration::from_millis(100));
+        let mut retries = 0;
+        while retries < 1_000 {
+            stagger::wait_random_from(sim, &mut rng, jitter).await;
+            retries += 1;
+        }
+        futures::future::join_all(workers).await;
+        delays.len() + retries
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    #[test]
+    fn sim_traces_replay_from_a_seed(seed: u64) {
+        let sim = Sim::builder().seed(seed).trace(true).build();
+        mixed_program(&sim);
+        prop_assert!(sim.trace().len() >= 10_000, "{} events", sim.trace().len());
+        // Panics, naming the first divergent event, if a run differs.
+        stagger::sim::assert_deterministic(seed, mixed_program);
+    }
 }

@@ -812,3 +812,301 @@ fn million_tasks() {
     assert_eq!(sim.elapsed(), *delays.last().unwrap());
     assert_eq!(sim.pending_tasks(), 0);
 }
+
+// ===== time control =====
+
+#[test]
+fn paused_time_moves_only_through_advance() {
+    // Timers at 1 s, 2 s, 2 s and 3 s: stepping half a second at a time
+    // fires each at its own deadline, ties in creation order, and nothing
+    // early.
+    let sim = Sim::builder().start_paused(true).build();
+    let fired = Arc::new(Mutex::new(Vec::new()));
+    for (name, secs) in [("a", 1), ("b", 2), ("c", 2), ("d", 3)] {
+        let (clock, fired) = (sim.clone(), Arc::clone(&fired));
+        let sleep = sim.sleep(Duration::from_secs(secs));
+        sim.spawn(async move {
+            sleep.await;
+            fired.lock().unwrap().push((name, clock.elapsed()));
+        })
+        .detach();
+    }
+    let seen = |fired: &Mutex<Vec<(&'static str, Duration)>>| fired.lock().unwrap().clone();
+    sim.block_on(async {
+        let step = Duration::from_millis(500);
+        let mut steps = Vec::new();
+        for _ in 0..7 {
+            sim.advance(step).await;
+            steps.push((sim.elapsed(), seen(&fired).len()));
+        }
+        let ms = Duration::from_millis;
+        assert_eq!(
+            steps,
+            [
+                (ms(500), 0),
+                (ms(1000), 1),
+                (ms(1500), 1),
+                (ms(2000), 3),
+                (ms(2500), 3),
+                (ms(3000), 4),
+                (ms(3500), 4)
+            ]
+        );
+    });
+    let secs = Duration::from_secs;
+    assert_eq!(
+        seen(&fired),
+        [
+            ("a", secs(1)),
+            ("b", secs(2)),
+            ("c", secs(2)),
+            ("d", secs(3))
+        ]
+    );
+}
+
+#[test]
+fn paused_and_idle_panics_naming_the_way_out() {
+    let sim = Sim::seeded(77);
+    sim.pause();
+    assert!(sim.is_paused());
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        sim.block_on(sim.sleep(Duration::from_secs(1)))
+    }))
+    .unwrap_err();
+    let message = message(caught.as_ref());
+    assert!(
+        message.contains("paused") && message.contains("sim.advance"),
+        "{message}"
+    );
+    assert!(message.contains("seed 77"), "{message}");
+    assert_eq!(sim.elapsed(), Duration::ZERO, "time moved while paused");
+    // Resumed, it auto-advances again.
+    sim.resume();
+    sim.block_on(sim.sleep(Duration::from_secs(1)));
+    assert_eq!(sim.elapsed(), Duration::from_secs(1));
+}
+
+#[test]
+fn advance_while_auto_advancing_stops_at_its_end() {
+    let sim = Sim::new();
+    let late = sim.sleep(Duration::from_secs(10));
+    sim.block_on(async {
+        let mut late = pin!(late);
+        assert!(futures::poll!(late.as_mut()).is_pending());
+        sim.advance(Duration::from_secs(4)).await;
+        assert_eq!(sim.elapsed(), Duration::from_secs(4));
+        assert!(futures::poll!(late.as_mut()).is_pending());
+        sim.advance(Duration::ZERO).await;
+        late.await;
+    });
+    assert_eq!(sim.elapsed(), Duration::from_secs(10));
+}
+
+#[test]
+fn advance_from_a_task_moves_a_paused_clock() {
+    let sim = Sim::builder().start_paused(true).build();
+    let stepper = sim.clone();
+    sim.spawn(async move { stepper.advance(Duration::from_secs(5)).await })
+        .detach();
+    sim.block_on(sim.sleep(Duration::from_secs(3)));
+    assert_eq!(sim.elapsed(), Duration::from_secs(3));
+    sim.block_on(sim.advance(Duration::from_secs(2)));
+    assert_eq!(sim.elapsed(), Duration::from_secs(5));
+}
+
+// ===== seeds =====
+
+#[test]
+fn seeds_fix_the_generators() {
+    let draws = |sim: &Sim| {
+        let mut a = sim.rng();
+        let mut b = sim.rng();
+        (a.random::<u64>(), b.random::<u64>())
+    };
+    let first = draws(&Sim::seeded(5));
+    assert_eq!(first, draws(&Sim::seeded(5)));
+    assert_ne!(first.0, first.1);
+    assert_ne!(first, draws(&Sim::seeded(6)));
+    assert_eq!(Sim::seeded(5).seed(), 5);
+    // Sim::new() is seeded too: with 0.
+    assert_eq!(Sim::new().seed(), 0);
+    assert_eq!(draws(&Sim::new()), draws(&Sim::seeded(0)));
+}
+
+#[test]
+fn every_sim_panic_names_the_seed() {
+    let sim = Sim::seeded(1234);
+    let deadlock = catch_unwind(AssertUnwindSafe(|| sim.block_on(pending::<()>()))).unwrap_err();
+    let nested = catch_unwind(AssertUnwindSafe(|| {
+        sim.block_on(async { sim.block_on(async {}) })
+    }))
+    .unwrap_err();
+    for caught in [deadlock, nested] {
+        let message = message(caught.as_ref());
+        assert!(
+            message.contains("seed 1234") && message.contains("STAGGER_SEED=1234"),
+            "{message}"
+        );
+    }
+}
+
+/// Run by `from_env_reads_stagger_seed` in a child process, with the
+/// environment it sets.
+#[test]
+#[ignore = "run by from_env_reads_stagger_seed"]
+fn seed_probe() {
+    let sim = Sim::from_env();
+    println!("probe seed {}", sim.seed());
+    let mut rng = sim.rng();
+    println!("probe draw {}", rng.random::<u64>());
+}
+
+#[test]
+fn from_env_reads_stagger_seed() {
+    let probe = |seed: Option<&str>| {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        child.args([
+            "--exact",
+            "seed_probe",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ]);
+        match seed {
+            Some(seed) => child.env("STAGGER_SEED", seed),
+            None => child.env_remove("STAGGER_SEED"),
+        };
+        let out = child.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        // libtest may print "test seed_probe ... " on the same line.
+        let lines: Vec<String> = (stdout.lines())
+            .filter_map(|l| l.rfind("probe ").map(|at| l[at..].to_owned()))
+            .collect();
+        (
+            out.status.success(),
+            lines,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, lines, _) = probe(Some("12345"));
+    assert!(ok);
+    assert_eq!(lines[0], "probe seed 12345");
+    // The same seed, the same draws: a run replays.
+    assert_eq!(probe(Some("0x3039")).1, lines);
+    let expected = format!("probe draw {}", Sim::seeded(12345).rng().random::<u64>());
+    assert_eq!(lines[1], expected);
+    // Unset: a fresh seed each time.
+    let (a, b) = (probe(None).1, probe(None).1);
+    assert_ne!(a[0], b[0]);
+    // Malformed: a message naming the value.
+    let (ok, _, stderr) = probe(Some("twelve"));
+    assert!(!ok);
+    assert!(
+        stderr.contains("STAGGER_SEED=\"twelve\" is not a seed"),
+        "{stderr}"
+    );
+}
+
+// ===== determinism check =====
+
+/// A program mixing spawned tasks, sleeps, a fan-out and a retry loop with
+/// decorrelated jitter, all drawing from the simulation's generators: about
+/// 10 000 events.
+fn busy_program(sim: &Sim) -> Duration {
+    let mut rng = sim.rng();
+    let workers: Vec<_> = (0..200)
+        .map(|i| {
+            let (clock, mut rng) = (sim.clone(), sim.rng());
+            sim.spawn(async move {
+                for _ in 0..10 {
+                    clock
+                        .sleep(Duration::from_millis(rng.random_range(1..50)))
+                        .await;
+                }
+                i
+            })
+        })
+        .collect();
+    sim.block_on(async {
+        let delays = stagger::task_wait_n_with(sim, &mut rng, 2000, Duration::from_secs(5)).await;
+        assert_eq!(delays.len(), 2000);
+        // A retry loop: fail until attempt 30, backing off with jitter.
+        let jitter = stagger::jitter::DecorrelatedJitter::new(
+            Duration::from_millis(10),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        for attempt in 0.. {
+            if attempt == 30 {
+                break;
+            }
+            stagger::wait_random_from(sim, &mut rng, &jitter).await;
+        }
+        futures::future::join_all(workers).await;
+    });
+    sim.elapsed()
+}
+
+#[test]
+fn deterministic_programs_pass_the_check() {
+    let elapsed = stagger::sim::assert_deterministic(99, busy_program);
+    assert!(elapsed > Duration::ZERO);
+    let sim = Sim::builder().seed(99).trace(true).build();
+    busy_program(&sim);
+    let trace = sim.trace();
+    assert!(trace.len() > 8_000, "{} events", trace.len());
+    assert!(trace.is_sorted_by_key(|(at, _)| *at), "time went backwards");
+}
+
+#[test]
+fn the_check_names_the_first_divergence() {
+    // Unseeded draws: the two runs differ.
+    let caught = catch_unwind(|| {
+        stagger::sim::assert_deterministic(3, |sim: &Sim| {
+            sim.block_on(stagger::wait_n(sim, 10, Duration::from_secs(60)))
+        })
+    })
+    .unwrap_err();
+    let message = message(caught.as_ref());
+    assert!(message.contains("the runs differ at event"), "{message}");
+    assert!(message.contains("TimerFired"), "{message}");
+    assert!(message.contains("seed 3"), "{message}");
+}
+
+// ===== delays past Instant's range =====
+
+#[test]
+fn waiting_only_on_unreachable_deadlines_says_so() {
+    let sim = Sim::new();
+    let caught =
+        catch_unwind(AssertUnwindSafe(|| sim.block_on(sim.sleep(Duration::MAX)))).unwrap_err();
+    let message = message(caught.as_ref());
+    assert!(
+        message.contains("1 Sim sleep(s) whose deadline lies past what an Instant can hold"),
+        "{message}"
+    );
+    // And it forgets them once they are dropped.
+    let caught = catch_unwind(AssertUnwindSafe(|| sim.block_on(pending::<()>()))).unwrap_err();
+    assert!(
+        message_of(&caught).contains("not a Sim timer"),
+        "{}",
+        message_of(&caught)
+    );
+    // A fan-out whose draws land past the range, the others in range.
+    let sim = Sim::new();
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        sim.block_on(stagger::wait_n(&sim, 10, Duration::MAX))
+    }))
+    .unwrap_err();
+    assert!(
+        message_of(&caught).contains("past what an Instant can hold"),
+        "{}",
+        message_of(&caught)
+    );
+}
+
+fn message_of(payload: &Box<dyn std::any::Any + Send>) -> String {
+    message(payload.as_ref()).to_owned()
+}

@@ -242,6 +242,15 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
             };
             let Some(mut intended) = self.intended(offset) else {
                 // Unreachable: it never fires, and neither do later ticks.
+                // The backend's never-firing sleep waits for it.
+                if self.timer_at.is_some() || self.timer.is_none() {
+                    self.timer.set(None);
+                    self.timer.set(Some(self.sleeper.sleep(Duration::MAX)));
+                    self.timer_at = None;
+                }
+                if let Some(timer) = self.timer.as_mut().as_pin_mut() {
+                    let _ = timer.poll(cx);
+                }
                 return Poll::Pending;
             };
             let now = self.sleeper.now();

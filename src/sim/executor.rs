@@ -18,11 +18,17 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures::task::{ArcWake, waker_ref};
 
-use super::{Inner, State};
+use super::builder::Replay;
+use super::{Event, Inner, State};
 use crate::task;
+use std::time::Instant;
 
 const DEADLOCK: &str = "stagger::sim::Sim deadlock: the future passed to block_on is waiting, \
-    but no task can run and no timer is pending (it waits on something that is not a Sim timer)";
+    but no task can run and no timer is pending";
+
+const PAUSED: &str = "stagger::sim::Sim is paused (auto-advance is off): the future passed to \
+    block_on is waiting, no task can run, and time moves only through \
+    `sim.advance(duration).await`, from the block_on future or a task (or call `sim.resume()`)";
 
 const NESTED: &str = "stagger::sim::Sim::block_on called while a block_on of the same Sim is \
     running (nested inside one of its tasks, or on another thread): a Sim runs one block_on at \
@@ -44,6 +50,8 @@ pub(super) enum Runnable {
 pub(super) struct TaskCell {
     /// Its slot in [`Tasks`].
     id: usize,
+    /// Its number, in spawn order, for traces.
+    number: u64,
     sim: Arc<Inner>,
     /// Set while the task is in the run queue, and for good once it finished.
     queued: AtomicBool,
@@ -86,7 +94,7 @@ impl TaskCell {
             return;
         }
         drop(future);
-        let registered = self.sim.lock().tasks.remove(self.id);
+        let registered = self.sim.finished(self);
         drop(registered);
     }
 }
@@ -136,6 +144,14 @@ impl fmt::Debug for SimTask {
 }
 
 impl Inner {
+    /// Removes a finished task from the simulation; returns it, to drop
+    /// outside the lock.
+    fn finished(&self, task: &TaskCell) -> Option<Arc<TaskCell>> {
+        let mut state = self.lock();
+        state.record(self.base, Event::TaskFinished { task: task.number });
+        state.tasks.remove(task.id)
+    }
+
     /// Queues a woken task, unless the simulation has shut down.
     fn enqueue(&self, runnable: Runnable) {
         let mut state = self.lock();
@@ -190,9 +206,13 @@ impl Tasks {
 /// Registers `future` as a task and queues it.
 pub(super) fn spawn(sim: &Arc<Inner>, future: BoxFuture) -> SimTask {
     let mut state = sim.lock();
+    let number = state.spawned;
+    state.spawned += 1;
+    state.record(sim.base, Event::TaskSpawned { task: number });
     let task = state.tasks.insert(|id| {
         Arc::new(TaskCell {
             id,
+            number,
             sim: Arc::clone(sim),
             queued: AtomicBool::new(true),
             future: Mutex::new(Some(future)),
@@ -227,7 +247,7 @@ fn run_task(sim: &Inner, task: &Arc<TaskCell>) {
     let finished = slot.take();
     drop(slot);
     drop(finished);
-    let registered = sim.lock().tasks.remove(task.id);
+    let registered = sim.finished(task);
     drop(registered);
     if let Err(payload) = result {
         resume_unwind(payload);
@@ -256,7 +276,7 @@ struct Running<'a>(&'a AtomicBool);
 impl<'a> Running<'a> {
     fn enter(sim: &'a Inner) -> Self {
         if sim.running.swap(true, Ordering::Acquire) {
-            panic!("{NESTED}");
+            panic!("{NESTED}; {}", Replay(sim.seed));
         }
         Running(&sim.running)
     }
@@ -285,7 +305,7 @@ pub(super) fn block_on<F: Future>(sim: &Arc<Inner>, future: F) -> F::Output {
     loop {
         let mut state = sim.lock();
         let Some(next) = state.queue.pop_front() else {
-            advance(sim, state, &mut fired);
+            move_clock(sim, state, &mut fired);
             continue;
         };
         drop(state);
@@ -310,18 +330,51 @@ pub(super) fn block_on<F: Future>(sim: &Arc<Inner>, future: F) -> F::Output {
 ///
 /// # Panics
 ///
-/// Panics with [`DEADLOCK`] if no timer is pending.
-fn advance(sim: &Inner, mut state: MutexGuard<'_, State>, fired: &mut Vec<Waker>) {
-    let next = state.timers.fire_next(fired);
+/// Panics with [`DEADLOCK`] if no timer is pending, and with [`PAUSED`] if
+/// the simulation is paused and no [`advance`](super::Sim::advance) lets
+/// time reach the next timer.
+fn move_clock(sim: &Inner, mut state: MutexGuard<'_, State>, fired: &mut Vec<Waker>) {
+    if sim.paused.load(Ordering::Acquire) {
+        let next = state.timers.next_deadline();
+        let permitted = |at: Instant| state.permit.is_some_and(|permit| at <= permit);
+        if let Some(at) = next.filter(|&at| !permitted(at)) {
+            let (elapsed, next) = (state.now - sim.base, at - sim.base);
+            let tasks = state.tasks.len();
+            let garbage = state.timers.take_garbage();
+            drop(state);
+            drop(garbage);
+            panic!(
+                "{PAUSED}; virtual time elapsed: {elapsed:?}, next timer at {next:?}, spawned \
+                 tasks pending: {tasks}, {}",
+                Replay(sim.seed)
+            );
+        }
+    }
+    let mut seqs = state.trace.as_ref().map(|_| Vec::new());
+    let next = state.timers.fire_next(fired, seqs.as_mut());
     let garbage = state.timers.take_garbage();
     let Some(deadline) = next else {
         let elapsed = state.now - sim.base;
         let tasks = state.tasks.len();
+        let cause = match state.unreachable {
+            0 => "it waits on something that is not a Sim timer".to_owned(),
+            n => format!(
+                "it waits on {n} Sim sleep(s) whose deadline lies past what an Instant can \
+                 hold: they never fire"
+            ),
+        };
         drop(state);
         drop(garbage);
-        panic!("{DEADLOCK}; virtual time elapsed: {elapsed:?}, spawned tasks pending: {tasks}");
+        panic!(
+            "{DEADLOCK} ({cause}); virtual time elapsed: {elapsed:?}, spawned tasks pending: \
+             {tasks}, {}",
+            Replay(sim.seed)
+        );
     };
     sim.set_now(&mut state, deadline);
+    for timer in seqs.into_iter().flatten() {
+        state.record(sim.base, Event::TimerFired { timer });
+    }
     drop(state);
     drop(garbage);
     for waker in fired.drain(..) {

@@ -42,6 +42,29 @@
 //!   and no timer is pending, nothing could ever wake it: `block_on` panics
 //!   instead of hanging. A `Sim` does not wait for wake-ups from other
 //!   threads.
+//! - **Far deadlines**: a sleep whose deadline lies past what an `Instant`
+//!   can hold (`sim.sleep(Duration::MAX)`, or a delay drawn that large)
+//!   never fires; the clock never moves to it. A deadlock that waits on such
+//!   sleeps says so, and how many.
+//! - **Paused**: with auto-advance off ([`Sim::pause`],
+//!   [`SimBuilder::start_paused`]), time moves only through
+//!   [`Sim::advance`], which fires the timers on its way one deadline at a
+//!   time; a `block_on` that would otherwise wait for the clock panics,
+//!   saying the clock is paused and how to move it.
+//!
+//! # Seeds and replay
+//!
+//! The clock and the order in which tasks run need no seed: they are
+//! deterministic by themselves. The seed ([`Sim::seeded`], 0 for
+//! [`Sim::new`]) fixes the generators [`Sim::rng`] hands out, for the
+//! `_with` / `_from` forms and your own draws; the forms without `_with`
+//! draw from the thread's generator, which no seed fixes. [`Sim::from_env`]
+//! takes the seed from the `STAGGER_SEED` environment variable, or a fresh
+//! one: every panic of the simulation (deadlock, nested `block_on`, paused
+//! clock) names its seed, so that any failing run can be replayed exactly.
+//! [`assert_deterministic`] runs a program twice and compares what happened
+//! ([`Sim::trace`]: timers fired, tasks spawned and finished, at their
+//! virtual times), naming the first difference.
 //!
 //! Any future runs on a `Sim`, not only stagger's, as long as what it waits
 //! on is a `Sim` timer, another task of the same `Sim` (through a
@@ -64,26 +87,53 @@
 //! assert!(wall.elapsed() < Duration::from_secs(3)); // far less, in fact
 //! ```
 //!
+//! A test that steps a paused clock and checks what fired in between:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use stagger::prelude::*;
+//! use stagger::sim::Sim;
+//!
+//! let sim = Sim::builder().start_paused(true).build();
+//! let fired = Arc::new(AtomicUsize::new(0));
+//! for secs in [1, 2, 3] {
+//!     let (sleep, fired) = (sim.sleep(Duration::from_secs(secs)), fired.clone());
+//!     sim.spawn(async move {
+//!         sleep.await;
+//!         fired.fetch_add(1, Ordering::SeqCst);
+//!     })
+//!     .detach();
+//! }
+//! sim.block_on(async {
+//!     sim.advance(Duration::from_millis(1500)).await;
+//!     assert_eq!(fired.load(Ordering::SeqCst), 1);
+//!     sim.advance(Duration::from_secs(2)).await;
+//!     assert_eq!(fired.load(Ordering::SeqCst), 3);
+//! });
+//! ```
+//!
 //! The same seed gives the same timings on every run:
 //!
 //! ```
-//! use rand::SeedableRng;
-//! use rand::rngs::StdRng;
 //! use stagger::prelude::*;
 //! use stagger::sim::Sim;
 //!
 //! let run = || {
-//!     let mut rng = StdRng::seed_from_u64(7);
-//!     stagger::measure_time_with(&Sim::new(), &mut rng, 1000, Duration::from_secs(10))
+//!     let sim = Sim::seeded(7);
+//!     stagger::measure_time_with(&sim, &mut sim.rng(), 1000, Duration::from_secs(10))
 //! };
 //! let (a, b) = (run(), run());
 //! assert_eq!(a, b);
 //! assert_eq!(a.total, a.longest);
 //! ```
 
+mod builder;
+mod control;
 mod executor;
 mod sleep;
 mod timers;
+mod trace;
 
 use core::fmt;
 use core::future::Future;
@@ -96,10 +146,13 @@ use std::time::Instant;
 use crate::task::{self, JoinHandle};
 use crate::{Runtime, Sleeper, Spawn};
 
+pub use self::builder::SimBuilder;
+pub use self::control::Advance;
 pub use self::executor::SimTask;
 use self::executor::{Runnable, Tasks};
 pub use self::sleep::SimSleep;
 use self::timers::Timers;
+pub use self::trace::{Event, assert_deterministic};
 
 /// A deterministic virtual-time backend: timers fire in virtual time, tasks
 /// run on the thread that calls [`block_on`](Runtime::block_on).
@@ -111,10 +164,13 @@ use self::timers::Timers;
 ///
 /// # Panics
 ///
-/// [`block_on`](Runtime::block_on) panics
+/// [`block_on`](Runtime::block_on) panics, naming the seed:
 ///
 /// - on **deadlock**: its future waits, no task can run and no timer is
-///   pending (it waits on something that is not a `Sim` timer);
+///   pending (it waits on something that is not a `Sim` timer, or only on
+///   sleeps whose deadlines lie past what an `Instant` holds);
+/// - when **paused** and waiting for the clock, with no
+///   [`advance`](Sim::advance) under way;
 /// - when **nested**: called while a `block_on` of the same simulation is
 ///   running, from inside one of its tasks or from another thread;
 /// - when a task given to [`spawn_detached`](Spawn::spawn_detached) panics
@@ -174,6 +230,12 @@ impl Drop for Handle {
 struct Inner {
     /// The clock's origin: [`Sim::new`]'s `Instant::now()`.
     base: Instant,
+    /// What [`Sim::rng`]'s generators derive from.
+    seed: u64,
+    /// How many generators [`Sim::rng`] has handed out.
+    rngs: AtomicU64,
+    /// Set while time may move only through [`Sim::advance`].
+    paused: AtomicBool,
     /// `now - base` in nanoseconds, saturating: a copy of the clock that
     /// never runs ahead of it, read without the lock.
     elapsed_nanos: AtomicU64,
@@ -202,6 +264,25 @@ struct State {
     /// Set when the last `Sim` is dropped: from then on nothing registers,
     /// queues or spawns.
     shut_down: bool,
+    /// While paused, how far [`Sim::advance`] lets time move.
+    permit: Option<Instant>,
+    /// Sleeps polled whose deadline lies past what an `Instant` holds: they
+    /// never fire, and a deadlock waiting on them says so.
+    unreachable: usize,
+    /// How many tasks were ever spawned: the next task's number.
+    spawned: u64,
+    /// The events of the run, when traced.
+    trace: Option<Vec<(Duration, Event)>>,
+}
+
+impl State {
+    /// Records `event` at the current virtual time, when tracing.
+    fn record(&mut self, base: Instant, event: Event) {
+        let at = self.now - base;
+        if let Some(trace) = &mut self.trace {
+            trace.push((at, event));
+        }
+    }
 }
 
 impl Inner {
@@ -270,9 +351,17 @@ impl Sim {
     /// assert_eq!(sim.elapsed(), Duration::from_secs(5));
     /// ```
     pub fn new() -> Self {
+        Sim::builder().build()
+    }
+
+    /// Creates a simulation from `config`.
+    fn with(config: &SimBuilder) -> Self {
         let base = Instant::now();
         let inner = Arc::new(Inner {
             base,
+            seed: config.seed,
+            rngs: AtomicU64::new(0),
+            paused: AtomicBool::new(config.paused),
             elapsed_nanos: AtomicU64::new(0),
             next_seq: AtomicU64::new(0),
             running: AtomicBool::new(false),
@@ -282,6 +371,10 @@ impl Sim {
                 queue: VecDeque::new(),
                 tasks: Tasks::default(),
                 shut_down: false,
+                permit: None,
+                unreachable: 0,
+                spawned: 0,
+                trace: config.trace.then(Vec::new),
             }),
         });
         Sim {

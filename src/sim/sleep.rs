@@ -49,7 +49,8 @@ pub struct SimSleep {
     ticket: Ticket,
 }
 
-/// A timer's sequence number and whether it was registered, in one word:
+/// A timer's sequence number and whether it was registered (for a sleep
+/// without a deadline: counted as unreachable), in one word:
 /// a `SimSleep` is 32 bytes, and a million of them are polled at once.
 #[derive(Clone, Copy)]
 struct Ticket(u64);
@@ -112,6 +113,11 @@ impl Future for SimSleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let Some(deadline) = this.deadline else {
+            // Never fires; counted, so that a deadlock can name it.
+            if !this.ticket.registered() {
+                this.sim.lock().unreachable += 1;
+                this.ticket.register();
+            }
             return Poll::Pending;
         };
         // Time reaches a registered deadline only by firing its timer, which
@@ -146,7 +152,11 @@ impl Future for SimSleep {
 
 impl Drop for SimSleep {
     fn drop(&mut self) {
-        let (true, Some(deadline)) = (self.ticket.registered(), self.deadline) else {
+        if !self.ticket.registered() {
+            return;
+        }
+        let Some(deadline) = self.deadline else {
+            self.sim.lock().unreachable -= 1;
             return;
         };
         let mut state = self.sim.lock();

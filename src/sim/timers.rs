@@ -220,16 +220,49 @@ impl Timers {
         }
     }
 
+    /// The earliest pending deadline, or `None` if no timer is pending.
+    pub(super) fn next_deadline(&mut self) -> Option<Instant> {
+        self.settle();
+        while self.live > 0 {
+            let (at, seq) = {
+                let run = self.run.last();
+                let heap = self.heap.peek().map(|e| &e.0);
+                let first = match (run, heap) {
+                    (Some(a), Some(b)) => Some(if b < a { b } else { a }),
+                    (a, b) => a.or(b),
+                };
+                match first {
+                    Some(entry) => (entry.at, entry.seq),
+                    None => break,
+                }
+            };
+            if !self.cancelled.contains(&seq) {
+                return Some(self.base + at);
+            }
+            // A cancelled entry first: drop it and look further.
+            if let Some(entry) = self.pop() {
+                self.cancelled.remove(&entry.seq);
+                self.garbage.push(entry.waker);
+            }
+        }
+        None
+    }
+
     /// Removes the timers of the earliest pending deadline and appends their
-    /// wakers to `fired`, in creation order; returns that deadline, or
-    /// `None` if no timer is pending.
-    pub(super) fn fire_next(&mut self, fired: &mut Vec<Waker>) -> Option<Instant> {
+    /// wakers to `fired`, in creation order (and their numbers to `seqs`,
+    /// when tracing); returns that deadline, or `None` if no timer is
+    /// pending.
+    pub(super) fn fire_next(
+        &mut self,
+        fired: &mut Vec<Waker>,
+        mut seqs: Option<&mut Vec<u64>>,
+    ) -> Option<Instant> {
         self.settle();
         let before = fired.len();
         while self.live > 0 {
             let Some(entry) = self.pop() else { break };
             let at = entry.at;
-            self.fire(entry, fired);
+            self.fire(entry, fired, seqs.as_deref_mut());
             if fired.len() == before {
                 // Cancelled: look further.
                 continue;
@@ -237,7 +270,7 @@ impl Timers {
             // Every other timer due then, in creation order.
             while self.peek_at() == Some(at) {
                 if let Some(entry) = self.pop() {
-                    self.fire(entry, fired);
+                    self.fire(entry, fired, seqs.as_deref_mut());
                 }
             }
             return Some(self.base + at);
@@ -246,11 +279,15 @@ impl Timers {
         None
     }
 
-    /// Appends `entry`'s waker to `fired`, unless it was cancelled.
-    fn fire(&mut self, entry: Entry, fired: &mut Vec<Waker>) {
+    /// Appends `entry`'s waker to `fired` (and its number to `seqs`),
+    /// unless it was cancelled.
+    fn fire(&mut self, entry: Entry, fired: &mut Vec<Waker>, seqs: Option<&mut Vec<u64>>) {
         if !self.cancelled.is_empty() && self.cancelled.remove(&entry.seq) {
             self.garbage.push(entry.waker);
             return;
+        }
+        if let Some(seqs) = seqs {
+            seqs.push(entry.seq);
         }
         self.live -= 1;
         let rewoken = match self.rewoken.is_empty() {
@@ -303,7 +340,7 @@ mod tests {
 
     fn fire(timers: &mut Timers) -> Option<(Duration, usize)> {
         let mut fired = Vec::new();
-        let at = timers.fire_next(&mut fired)?;
+        let at = timers.fire_next(&mut fired, None)?;
         Some((at - timers.base, fired.len()))
     }
 
@@ -432,7 +469,7 @@ mod tests {
             }
             assert_eq!(timers.len(), model.len());
             let mut fired = Vec::new();
-            let Some(at) = timers.fire_next(&mut fired) else {
+            let Some(at) = timers.fire_next(&mut fired, None) else {
                 assert!(model.is_empty());
                 continue;
             };

@@ -521,7 +521,11 @@ pub fn dropped_task_wait_n_starts_no_new_poll<R: Backend>(rt: &R) {
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     rt.block_on(async {
         {
-            let mut fan_out = pin!(stagger::task_wait_n(&rec, 10, Duration::ZERO));
+            // Delays of under a microsecond, but not zero: each waits on a
+            // timer, and its poll that completes is the slow one.
+            let tiny = EqualJitter::new(Duration::from_micros(1));
+            let fan_out = stagger::task_wait_n_from(&rec, &mut rand::rng(), 10, tiny);
+            let mut fan_out = pin!(fan_out);
             assert!(futures::poll!(fan_out.as_mut()).is_pending());
             rt.sleep(Duration::from_millis(20)).await;
         } // Dropped here.
