@@ -5,12 +5,15 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# Every feature set the crate supports: each backend alone, all, none.
+# Every feature set the crate supports: none, each feature alone (the
+# backends and the adapters), all.
 sets=(
   "--no-default-features"
   "--no-default-features --features tokio"
   "--no-default-features --features async-std"
   "--no-default-features --features smol"
+  "--no-default-features --features backon"
+  "--no-default-features --features hyper"
   "--all-features"
 )
 

@@ -165,6 +165,9 @@
 //! - `async-std`: [`rt::AsyncStd`] (async-std is discontinued upstream but
 //!   still supported here).
 //! - `smol`: [`rt::Smol`].
+//! - `backon`: [`interop::BackonSleeper`], backon's retries on any
+//!   [`Sleeper`].
+//! - `hyper`: [`interop::HyperTimer`], hyper's timer on any [`Sleeper`].
 //!
 //! [`Sim`](sim::Sim) needs no feature. With no feature at all, the generic
 //! core ([`Sleeper`], [`Spawn`], [`Runtime`], the combinators and `Sim`)
@@ -299,6 +302,7 @@
 mod completed;
 mod engine;
 mod group;
+pub mod interop;
 pub mod jitter;
 mod measure;
 pub mod rt;

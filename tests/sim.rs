@@ -1110,3 +1110,40 @@ fn waiting_only_on_unreachable_deadlines_says_so() {
 fn message_of(payload: &Box<dyn std::any::Any + Send>) -> String {
     message(payload.as_ref()).to_owned()
 }
+
+// ===== other crates' timers on Sim's clock =====
+
+#[cfg(feature = "hyper")]
+#[path = "conformance/duplex.rs"]
+mod duplex;
+
+#[test]
+#[cfg(feature = "hyper")]
+fn hyper_header_read_timeout_fires_in_virtual_time() {
+    // hyper's default header read timeout, 30 s, once it has a timer: a
+    // client that sends half a header is cut off after exactly 30 s of
+    // virtual time, in no time at all.
+    use hyper::body::Incoming;
+    use stagger::interop::HyperTimer;
+
+    let wall = Instant::now();
+    let sim = Sim::new();
+    let service = hyper::service::service_fn(|_: hyper::Request<Incoming>| async {
+        Ok::<_, std::convert::Infallible>(hyper::Response::new(String::new()))
+    });
+    let err = sim.block_on(async {
+        let (mut client, server) = duplex::duplex();
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: mem\r\n")
+            .await
+            .unwrap();
+        hyper::server::conn::http1::Builder::new()
+            .timer(HyperTimer::new(sim.clone()))
+            .serve_connection(server, service)
+            .await
+            .unwrap_err()
+    });
+    assert!(err.is_timeout(), "{err}");
+    assert_eq!(sim.elapsed(), Duration::from_secs(30));
+    assert!(wall.elapsed() < WALL);
+}

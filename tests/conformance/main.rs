@@ -2,6 +2,10 @@
 //! enabled by the current features.
 
 mod counting;
+#[cfg(feature = "hyper")]
+mod duplex;
+#[cfg(any(feature = "backon", feature = "hyper"))]
+mod interop;
 mod schedule;
 mod staggered;
 mod suite;
@@ -78,6 +82,11 @@ macro_rules! conformance {
                 dropped_run_cancels_its_requests,
                 run_panic_cancels_the_rest,
             );
+            conformance!(@interop $rt;
+                #[cfg(feature = "backon")] backon_retries_on_the_backend_clock,
+                #[cfg(feature = "hyper")] hyper_timer_keeps_the_contract,
+                #[cfg(feature = "hyper")] hyper_serves_and_times_out_on_the_backend_clock,
+            );
             // Slow at scale: `cargo test --release --test conformance -- --ignored`.
             conformance!(@ignored $rt;
                 wait_n_million,
@@ -101,6 +110,13 @@ macro_rules! conformance {
         #[test]
         fn $test() {
             super::schedule::$test(&$rt);
+        }
+    )*};
+    (@interop $rt:expr; $(#[$cfg:meta] $test:ident,)*) => {$(
+        #[$cfg]
+        #[test]
+        fn $test() {
+            super::interop::$test(&$rt);
         }
     )*};
     (@ignored $rt:expr; $($test:ident,)*) => {$(
