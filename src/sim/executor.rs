@@ -8,10 +8,12 @@
 //! woken from any thread. Once the simulation has shut down, wakes queue
 //! nothing, so that no new cycle forms through the queue.
 
+use core::cell::RefCell;
 use core::fmt;
 use core::future::Future;
 use core::pin::{Pin, pin};
 use core::task::{Context, Poll, Waker};
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -109,6 +111,96 @@ impl ArcWake for TaskCell {
     }
 }
 
+// ===== the run queue of the thread driving a simulation =====
+
+thread_local! {
+    /// The run queues of the `block_on`s on this thread, innermost last (a
+    /// `Sim` task may run another `Sim`). A simulation woken on the thread
+    /// that drives it queues here, without taking its lock; woken from
+    /// another thread, or while no `block_on` runs, it queues on
+    /// `State::queue`, which the driver drains into this one when it runs
+    /// dry.
+    static DRIVEN: RefCell<Vec<Local>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A run queue owned by the thread whose `block_on` drives `sim`.
+struct Local {
+    /// Which simulation, by address: only compared.
+    sim: usize,
+    queue: VecDeque<Runnable>,
+}
+
+/// The address that identifies `sim` in [`DRIVEN`].
+fn address(sim: &Inner) -> usize {
+    core::ptr::from_ref(sim) as usize
+}
+
+/// Makes the calling thread the driver of a simulation while it lives.
+struct Driving<'a>(&'a Inner);
+
+impl<'a> Driving<'a> {
+    fn start(sim: &'a Inner) -> Self {
+        let local = Local {
+            sim: address(sim),
+            queue: VecDeque::new(),
+        };
+        DRIVEN.with(|driven| driven.borrow_mut().push(local));
+        Driving(sim)
+    }
+
+    /// Pops the next runnable from this thread's queue.
+    fn pop(&self) -> Option<Runnable> {
+        DRIVEN.with(|driven| driven.borrow_mut().last_mut()?.queue.pop_front())
+    }
+
+    /// Moves what was queued on `shared` behind what this thread queued.
+    fn take_shared(&self, shared: &mut VecDeque<Runnable>) {
+        DRIVEN.with(|driven| {
+            if let Some(local) = driven.borrow_mut().last_mut() {
+                local.queue.append(shared);
+            }
+        });
+    }
+}
+
+impl Drop for Driving<'_> {
+    /// Leaves what is still queued to the next `block_on`, in order: this
+    /// thread's queue first, then what other threads queued since.
+    fn drop(&mut self) {
+        let Some(local) = DRIVEN.with(|driven| driven.borrow_mut().pop()) else {
+            return;
+        };
+        let mut queue = local.queue;
+        let mut state = self.0.lock();
+        if state.shut_down {
+            // Dropping tasks can run their destructors: not under the lock.
+            drop(state);
+            drop(queue);
+            return;
+        }
+        queue.append(&mut state.queue);
+        state.queue = queue;
+    }
+}
+
+/// Pushes `runnable` onto the queue of the thread driving `sim`, if this is
+/// that thread; gives it back otherwise.
+fn push_driven(sim: &Inner, runnable: Runnable) -> Result<(), Runnable> {
+    let sim = address(sim);
+    DRIVEN.with(|driven| {
+        let Ok(mut driven) = driven.try_borrow_mut() else {
+            return Err(runnable);
+        };
+        match driven.last_mut() {
+            Some(local) if local.sim == sim => {
+                local.queue.push_back(runnable);
+                Ok(())
+            }
+            _ => Err(runnable),
+        }
+    })
+}
+
 /// [`Sim`](super::Sim)'s [`RawTask`](crate::Spawn::RawTask): a handle to a
 /// task of the simulation. Dropping it lets the task run on.
 ///
@@ -152,8 +244,12 @@ impl Inner {
         state.tasks.remove(task.id)
     }
 
-    /// Queues a woken task, unless the simulation has shut down.
+    /// Queues a woken task, unless the simulation has shut down: on the
+    /// driving thread's own queue when it is woken there.
     fn enqueue(&self, runnable: Runnable) {
+        let Err(runnable) = push_driven(self, runnable) else {
+            return;
+        };
         let mut state = self.lock();
         if state.shut_down {
             drop(state);
@@ -218,7 +314,9 @@ pub(super) fn spawn(sim: &Arc<Inner>, future: BoxFuture) -> SimTask {
             future: Mutex::new(Some(future)),
         })
     });
-    state.queue.push_back(Runnable::Task(Arc::clone(&task)));
+    drop(state);
+    // In order with the wakes of the thread that spawns it.
+    sim.enqueue(Runnable::Task(Arc::clone(&task)));
     SimTask(task)
 }
 
@@ -300,15 +398,19 @@ pub(super) fn block_on<F: Future>(sim: &Arc<Inner>, future: F) -> F::Output {
     sim.lock()
         .queue
         .push_back(Runnable::Main(Arc::clone(&main)));
+    let driving = Driving::start(sim);
     let mut future = pin!(future);
     let mut fired = Vec::new();
     loop {
-        let mut state = sim.lock();
-        let Some(next) = state.queue.pop_front() else {
-            move_clock(sim, state, &mut fired);
+        let Some(next) = driving.pop() else {
+            let mut state = sim.lock();
+            if state.queue.is_empty() {
+                move_clock(sim, state, &mut fired);
+            } else {
+                driving.take_shared(&mut state.queue);
+            }
             continue;
         };
-        drop(state);
         match next {
             Runnable::Main(woken) if Arc::ptr_eq(&woken, &main) => {
                 main.queued.store(false, Ordering::Release);

@@ -256,7 +256,10 @@ struct State {
     /// Registered timers, by deadline, then creation order. Every deadline
     /// here is later than `now`: time never passes a registered timer.
     timers: Timers,
-    /// Woken tasks (and the `block_on` future), first in, first out.
+    /// Woken tasks (and `block_on` futures), first in, first out: those
+    /// woken while no `block_on` runs, or from a thread that does not drive
+    /// the simulation. The driving thread queues its own wakes on its own
+    /// queue, without this lock (`executor.rs`), and drains this one into it.
     queue: VecDeque<Runnable>,
     /// Every spawned task not yet finished, so that the simulation can drop
     /// them when it shuts down.
@@ -300,13 +303,20 @@ impl Inner {
         }
     }
 
-    /// Whether the clock has certainly reached `deadline`, without the lock.
-    /// `false` may be stale: ask `State::now` to be sure.
-    fn reached(&self, deadline: Instant) -> bool {
+    /// A deadline as nanoseconds after `base`: 0 before it, `u64::MAX`
+    /// when it does not fit (585 years on).
+    fn offset(&self, deadline: Instant) -> u64 {
         match deadline.checked_duration_since(self.base) {
-            Some(offset) => offset.as_nanos() <= self.elapsed_nanos.load(Ordering::Acquire).into(),
-            None => true,
+            Some(offset) => u64::try_from(offset.as_nanos()).unwrap_or(u64::MAX),
+            None => 0,
         }
+    }
+
+    /// Whether the clock has certainly reached the deadline `offset`
+    /// nanoseconds after `base`, without the lock. `false` may be stale (or
+    /// the offset too large to tell): ask `State::now` to be sure.
+    fn reached(&self, offset: u64) -> bool {
+        offset != u64::MAX && offset <= self.elapsed_nanos.load(Ordering::Acquire)
     }
 
     /// Moves the clock to `now`; called under the lock.

@@ -46,12 +46,15 @@ pub struct SimSleep {
     sim: Arc<Inner>,
     // `None`: unreachable, never fires.
     deadline: Option<Instant>,
+    /// The deadline in nanoseconds after the simulation's base, to check it
+    /// without `Instant` arithmetic (`u64::MAX`: too far to tell).
+    offset: u64,
     ticket: Ticket,
 }
 
 /// A timer's sequence number and whether it was registered (for a sleep
-/// without a deadline: counted as unreachable), in one word:
-/// a `SimSleep` is 32 bytes, and a million of them are polled at once.
+/// without a deadline: counted as unreachable), in one word: a `SimSleep`
+/// is 40 bytes, and a million of them are polled at once.
 #[derive(Clone, Copy)]
 struct Ticket(u64);
 
@@ -84,6 +87,7 @@ impl SimSleep {
         SimSleep {
             sim: Arc::clone(sim),
             deadline,
+            offset: deadline.map_or(u64::MAX, |deadline| sim.offset(deadline)),
             ticket: Ticket::new(sim.next_seq.fetch_add(1, Ordering::Relaxed)),
         }
     }
@@ -123,7 +127,7 @@ impl Future for SimSleep {
         // Time reaches a registered deadline only by firing its timer, which
         // removes it: once it is reached, there is nothing to deregister.
         // The common case needs no lock.
-        if this.sim.reached(deadline) {
+        if this.sim.reached(this.offset) {
             this.ticket.unregister();
             return Poll::Ready(());
         }
