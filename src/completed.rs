@@ -64,8 +64,8 @@ where
 ///
 /// ```
 /// use futures::StreamExt;
-/// use rand::SeedableRng;
-/// use rand::rngs::StdRng;
+/// use stagger::rand::SeedableRng;
+/// use stagger::rand::rngs::StdRng;
 /// use stagger::prelude::*;
 /// use stagger::sim::Sim;
 ///
@@ -106,7 +106,7 @@ where
 ///
 /// let sim = Sim::new();
 /// let t = Duration::from_millis(10);
-/// let stream = stagger::as_completed_from(&sim, &mut rand::rng(), 4, EqualJitter::new(t));
+/// let stream = stagger::as_completed_from(&sim, &mut stagger::rand::rng(), 4, EqualJitter::new(t));
 /// let delays: Vec<_> = sim.block_on(stream.collect());
 /// assert!(delays.iter().all(|&d| t / 2 <= d && d <= t));
 /// ```

@@ -1,6 +1,6 @@
 //! Delay distributions: the jitter strategies retries and start-up use.
 //!
-//! Each is a [`rand::distr::Distribution<Duration>`], so any of them — or
+//! Each is a [`Distribution<Duration>`](rand::distr::Distribution), so any of them — or
 //! any distribution of your own — plugs into
 //! [`wait_random_from`](crate::wait_random_from),
 //! [`wait_n_from`](crate::wait_n_from),
@@ -29,9 +29,9 @@ fn uniform(min: Duration, max: Duration) -> Result<UniformDuration, JitterError>
 /// # Examples
 ///
 /// ```
-/// use rand::SeedableRng;
-/// use rand::distr::Distribution;
-/// use rand::rngs::StdRng;
+/// use stagger::rand::SeedableRng;
+/// use stagger::rand::distr::Distribution;
+/// use stagger::rand::rngs::StdRng;
 /// use stagger::jitter::FullJitter;
 /// use std::time::Duration;
 ///
@@ -65,9 +65,9 @@ impl Distribution<Duration> for FullJitter {
 /// # Examples
 ///
 /// ```
-/// use rand::SeedableRng;
-/// use rand::distr::Distribution;
-/// use rand::rngs::StdRng;
+/// use stagger::rand::SeedableRng;
+/// use stagger::rand::distr::Distribution;
+/// use stagger::rand::rngs::StdRng;
 /// use stagger::jitter::EqualJitter;
 /// use std::time::Duration;
 ///
@@ -114,9 +114,9 @@ impl Distribution<Duration> for EqualJitter {
 /// # Examples
 ///
 /// ```
-/// use rand::SeedableRng;
-/// use rand::distr::Distribution;
-/// use rand::rngs::StdRng;
+/// use stagger::rand::SeedableRng;
+/// use stagger::rand::distr::Distribution;
+/// use stagger::rand::rngs::StdRng;
 /// use stagger::jitter::DecorrelatedJitter;
 /// use std::time::Duration;
 ///

@@ -131,7 +131,7 @@
 //! # example::main();
 //! ```
 //!
-//! Seeded generators come from [`rand`], re-exported so that its version is
+//! Seeded generators come from [`rand`](https://docs.rs/rand/0.10), re-exported so that its version is
 //! the one the `_with` and `_from` forms take. Other distributions, such as
 //! the jitter strategies in [`jitter`], plug into the `_from` forms:
 //!
@@ -142,7 +142,7 @@
 //!
 //! let sim = Sim::new();
 //! let max = Duration::from_secs(1);
-//! let equal = sim.block_on(stagger::wait_n_from(&sim, &mut rand::rng(), 3, EqualJitter::new(max)));
+//! let equal = sim.block_on(stagger::wait_n_from(&sim, &mut stagger::rand::rng(), 3, EqualJitter::new(max)));
 //! assert!(equal.iter().all(|&d| d >= max / 2));
 //! ```
 //!

@@ -111,8 +111,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use rand::SeedableRng;
-/// use rand::rngs::StdRng;
+/// use stagger::rand::SeedableRng;
+/// use stagger::rand::rngs::StdRng;
 /// use stagger::prelude::*;
 /// use stagger::sim::Sim;
 ///

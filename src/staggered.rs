@@ -210,7 +210,7 @@ where
 ///
 /// let sim = Sim::new();
 /// let t = Duration::from_secs(4);
-/// let stream = stagger::staggered_from(&sim, &mut rand::rng(), 0..10, EqualJitter::new(t), |i| async move { i * 2 });
+/// let stream = stagger::staggered_from(&sim, &mut stagger::rand::rng(), 0..10, EqualJitter::new(t), |i| async move { i * 2 });
 /// let done: Vec<_> = sim.block_on(stream.collect());
 /// assert!(done.iter().all(|d| t / 2 <= d.delay && d.output == d.index * 2));
 /// ```
@@ -436,7 +436,7 @@ where
 ///
 /// let sim = Sim::new();
 /// let jitter = FullJitter::new(Duration::from_secs(3));
-/// let stream = stagger::task_staggered_from(&sim, &mut rand::rng(), 0..3, jitter, |i| async move { i });
+/// let stream = stagger::task_staggered_from(&sim, &mut stagger::rand::rng(), 0..3, jitter, |i| async move { i });
 /// assert_eq!(sim.block_on(stream.count()), 3);
 /// ```
 pub fn task_staggered_from<R, G, D, I, F, Fut>(

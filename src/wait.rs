@@ -62,8 +62,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use rand::SeedableRng;
-/// use rand::rngs::StdRng;
+/// use stagger::rand::SeedableRng;
+/// use stagger::rand::rngs::StdRng;
 /// use stagger::prelude::*;
 /// use stagger::sim::Sim;
 ///
@@ -97,7 +97,7 @@ where
 ///
 /// let sim = Sim::new();
 /// let t = Duration::from_millis(10);
-/// let delay = sim.block_on(stagger::wait_random_from(&sim, &mut rand::rng(), EqualJitter::new(t)));
+/// let delay = sim.block_on(stagger::wait_random_from(&sim, &mut stagger::rand::rng(), EqualJitter::new(t)));
 /// assert!(t / 2 <= delay && delay <= t);
 /// ```
 pub fn wait_random_from<S, R, D>(
@@ -162,8 +162,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use rand::SeedableRng;
-/// use rand::rngs::StdRng;
+/// use stagger::rand::SeedableRng;
+/// use stagger::rand::rngs::StdRng;
 /// use stagger::prelude::*;
 /// use stagger::sim::Sim;
 ///
@@ -198,7 +198,7 @@ where
 /// let sim = Sim::new();
 /// let (base, cap) = (Duration::from_millis(1), Duration::from_millis(20));
 /// let jitter = DecorrelatedJitter::new(base, cap)?;
-/// let delays = sim.block_on(stagger::wait_n_from(&sim, &mut rand::rng(), 6, &jitter));
+/// let delays = sim.block_on(stagger::wait_n_from(&sim, &mut stagger::rand::rng(), 6, &jitter));
 /// assert!(delays.is_sorted() && delays.iter().all(|&d| base <= d && d <= cap));
 /// # Ok::<(), stagger::jitter::JitterError>(())
 /// ```
@@ -325,8 +325,8 @@ where
 /// # Examples
 ///
 /// ```
-/// use rand::SeedableRng;
-/// use rand::rngs::StdRng;
+/// use stagger::rand::SeedableRng;
+/// use stagger::rand::rngs::StdRng;
 /// use stagger::prelude::*;
 /// use stagger::sim::Sim;
 ///
@@ -362,7 +362,7 @@ where
 ///
 /// let sim = Sim::new();
 /// let max = Duration::from_millis(10);
-/// let delays = sim.block_on(stagger::task_wait_n_from(&sim, &mut rand::rng(), 3, FullJitter::new(max)));
+/// let delays = sim.block_on(stagger::task_wait_n_from(&sim, &mut stagger::rand::rng(), 3, FullJitter::new(max)));
 /// assert_eq!(delays.len(), 3);
 /// ```
 pub fn task_wait_n_from<R, G, D>(

@@ -4,7 +4,7 @@ use core::time::Duration;
 
 use crate::sleeper::Sleeper;
 
-/// A [`backon::Sleeper`] that sleeps on a stagger [`Sleeper`]: backon's
+/// A [`backon::Sleeper`](::backon::Sleeper) that sleeps on a stagger [`Sleeper`]: backon's
 /// retries, on any backend's clock.
 ///
 /// backon's own sleepers are tokio's or gloo's; this one is any of

@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 
 use crate::sleeper::Sleeper;
 
-/// A [`hyper::rt::Timer`] on a stagger [`Sleeper`]: hyper's timeouts and
+/// A [`hyper::rt::Timer`](::hyper::rt::Timer) on a stagger [`Sleeper`]: hyper's timeouts and
 /// keep-alives on any backend's clock.
 ///
 /// hyper reads the time through the timer (`Timer::now`, hyper 1.8 and

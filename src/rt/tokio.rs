@@ -26,7 +26,7 @@ use crate::{Runtime, Sleeper, Spawn};
 /// `Pending` once it is spent. A task that polls many sleeps at once, as
 /// [`wait_n`](crate::wait_n) does, would then re-poll them over and over, a
 /// cost quadratic in their number. [`TokioSleep`] is therefore polled outside
-/// the budget (with [`tokio::task::coop::unconstrained`]); the combinators
+/// the budget (with [`tokio::task::coop::unconstrained`](::tokio::task::coop::unconstrained)); the combinators
 /// still yield to the scheduler, through `FuturesUnordered`.
 ///
 /// # Panics
