@@ -161,10 +161,12 @@
 //!
 //! Backends are additive: enable any combination.
 //!
-//! - `tokio` *(default)*: [`rt::Tokio`].
+//! - `tokio` *(default)*: [`rt::Tokio`], on the ambient runtime, and
+//!   [`rt::TokioHandle`], on a runtime of yours.
 //! - `async-std`: [`rt::AsyncStd`] (async-std is discontinued upstream but
 //!   still supported here).
-//! - `smol`: [`rt::Smol`].
+//! - `smol`: [`rt::Smol`], on smol's global executor, and
+//!   [`rt::SmolExecutor`], on an executor of yours.
 //! - `backon`: [`interop::BackonSleeper`], backon's retries on any
 //!   [`Sleeper`].
 //! - `hyper`: [`interop::HyperTimer`], hyper's timer on any [`Sleeper`].
@@ -177,8 +179,10 @@
 //!
 //! # Guarantees
 //!
-//! Each holds on every backend — tokio (current-thread and multi-thread),
-//! async-std, smol and Sim — and is proven by the conformance suite in
+//! Each holds on every backend — tokio (current-thread, and multi-thread
+//! through [`TokioHandle`](rt::TokioHandle)), async-std, smol (global, and
+//! an executor of the caller's through [`SmolExecutor`](rt::SmolExecutor))
+//! and Sim — and is proven by the conformance suite in
 //! `tests/conformance/`, which runs one generic body per backend (test names
 //! in parentheses).
 //!

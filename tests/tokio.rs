@@ -189,3 +189,80 @@ fn block_on_panics_point_at_the_caller() {
     });
     assert!(at.contains("tests"), "{at}");
 }
+
+// ===== a runtime of the caller's: TokioHandle =====
+
+use stagger::rt::TokioHandle;
+
+fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_handle_runs_stagger_from_threads_that_know_nothing_of_tokio() {
+    let runtime = multi_thread();
+    let rt = TokioHandle::new(runtime.handle().clone());
+    // Sleeps polled by another executor still run on the runtime's timer.
+    let delays = futures::executor::block_on(stagger::wait_n(&rt, 20, Duration::from_millis(5)));
+    assert_eq!(delays.len(), 20);
+    // Spawns from a plain thread go to the runtime.
+    let handle = std::thread::spawn({
+        let rt = rt.clone();
+        move || rt.spawn(async { 6 * 7 })
+    })
+    .join()
+    .unwrap();
+    assert_eq!(futures::executor::block_on(handle), 42);
+    assert_eq!(
+        rt.block_on(stagger::task_wait_n(&rt, 50, Duration::from_millis(5)))
+            .len(),
+        50
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawned_fan_outs_borrow_no_runtime() {
+    // A local backend: the futures own their clones, so they are 'static.
+    let rt = TokioHandle::current();
+    let delays = tokio::spawn(stagger::task_wait_n(&rt, 10, Duration::from_millis(5)));
+    let done = tokio::spawn(
+        stagger::task_staggered(&rt, 0..10, Duration::from_millis(5), |i| async move { i }).count(),
+    );
+    drop(rt);
+    assert_eq!(delays.await.unwrap().len(), 10);
+    assert_eq!(done.await.unwrap(), 10);
+}
+
+#[test]
+#[should_panic(expected = "current-thread runtime's handle")]
+fn a_current_thread_handle_refuses_to_block_on() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    TokioHandle::new(runtime.handle().clone()).block_on(async {});
+}
+
+#[test]
+#[should_panic(expected = "TokioHandle::current called outside a tokio runtime")]
+fn current_outside_a_runtime_names_the_fix() {
+    let _ = TokioHandle::current();
+}
+
+#[test]
+fn a_handle_reads_its_runtime_s_paused_clock() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let rt = TokioHandle::new(runtime.handle().clone());
+    let start = rt.now();
+    runtime.block_on(stagger::wait_random(&rt, Duration::ZERO));
+    runtime.block_on(rt.sleep(Duration::from_secs(3600)));
+    assert_eq!(rt.now() - start, Duration::from_secs(3600));
+}

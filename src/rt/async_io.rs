@@ -10,7 +10,8 @@ use core::task::{Context, Poll};
 use async_io::Timer;
 
 /// Future returned by the [`Sleeper`](crate::Sleeper) methods of
-/// [`AsyncStd`](crate::rt::AsyncStd) and [`Smol`](crate::rt::Smol).
+/// [`AsyncStd`](crate::rt::AsyncStd), [`Smol`](crate::rt::Smol) and
+/// [`SmolExecutor`](crate::rt::SmolExecutor).
 ///
 /// A deadline that does not fit in an `Instant` never fires.
 ///
@@ -63,4 +64,4 @@ macro_rules! async_io_sleeper {
 #[cfg(feature = "async-std")]
 async_io_sleeper!(super::AsyncStd);
 #[cfg(feature = "smol")]
-async_io_sleeper!(super::Smol);
+async_io_sleeper!(super::Smol, super::SmolExecutor);

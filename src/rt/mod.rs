@@ -14,6 +14,6 @@ pub use self::async_io::AsyncIoSleep;
 #[cfg(feature = "async-std")]
 pub use self::async_std::AsyncStd;
 #[cfg(feature = "smol")]
-pub use self::smol::{Smol, SmolTask};
+pub use self::smol::{Smol, SmolExecutor, SmolTask};
 #[cfg(feature = "tokio")]
-pub use self::tokio::{Tokio, TokioSleep};
+pub use self::tokio::{Tokio, TokioHandle, TokioSleep};

@@ -111,8 +111,145 @@ impl Runtime for Tokio {
     }
 }
 
+// ===== a given runtime =====
+
+/// The tokio backend bound to a given runtime, by its [`Handle`]: spawns go
+/// to that runtime from any thread, sleeps run on its timer wherever they
+/// are polled, and [`block_on`](Runtime::block_on) runs on it, a
+/// multi-thread runtime included.
+///
+/// Use it where stagger is called outside the runtime it should use: from
+/// synchronous code, from threads of your own, or from another executor.
+/// Inside that runtime, [`Tokio`] does the same with less.
+///
+/// # Panics
+///
+/// [`block_on`](Runtime::block_on) panics inside a tokio runtime or a task
+/// spawned through stagger, as [`Tokio`]'s does, and on a current-thread
+/// runtime's handle: only that runtime's own `block_on` drives its timers,
+/// so use it (or [`Tokio`]) there.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rt::TokioHandle;
+///
+/// let runtime = tokio::runtime::Builder::new_multi_thread()
+///     .worker_threads(2)
+///     .enable_all()
+///     .build()?;
+/// let rt = TokioHandle::new(runtime.handle().clone());
+/// // From a thread that knows nothing of tokio:
+/// let delays = std::thread::spawn(move || {
+///     rt.block_on(stagger::task_wait_n(&rt, 100, Duration::from_millis(5)))
+/// })
+/// .join()
+/// .unwrap();
+/// assert_eq!(delays.len(), 100);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+#[derive(Clone, Debug)]
+pub struct TokioHandle(Handle);
+
+impl TokioHandle {
+    /// The backend of the runtime `handle` belongs to.
+    pub fn new(handle: Handle) -> Self {
+        TokioHandle(handle)
+    }
+
+    /// The backend of the runtime this is called in.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a tokio runtime, with a message naming the fix.
+    #[track_caller]
+    pub fn current() -> Self {
+        match Handle::try_current() {
+            Ok(handle) => TokioHandle(handle),
+            Err(_) => panic!(
+                "stagger::rt::TokioHandle::current called outside a tokio runtime: call it \
+                 inside one, or pass a runtime's handle to TokioHandle::new"
+            ),
+        }
+    }
+
+    /// The runtime's handle.
+    pub fn handle(&self) -> &Handle {
+        &self.0
+    }
+}
+
+impl From<Handle> for TokioHandle {
+    fn from(handle: Handle) -> Self {
+        TokioHandle(handle)
+    }
+}
+
+impl Sleeper for TokioHandle {
+    type Sleep = TokioSleep;
+
+    fn sleep(&self, dur: Duration) -> TokioSleep {
+        TokioSleep::on(Some(self.0.clone()), self.instant().checked_add(dur))
+    }
+
+    fn sleep_until(&self, deadline: std::time::Instant) -> TokioSleep {
+        TokioSleep::on(Some(self.0.clone()), Some(Instant::from_std(deadline)))
+    }
+
+    fn now(&self) -> std::time::Instant {
+        self.instant().into_std()
+    }
+}
+
+impl TokioHandle {
+    /// The runtime's clock: its own paused time included.
+    fn instant(&self) -> Instant {
+        let _inside = self.0.enter();
+        Instant::now()
+    }
+}
+
+impl Spawn for TokioHandle {
+    /// Dropping tokio's handle detaches the task.
+    type RawTask = ::tokio::task::JoinHandle<()>;
+
+    fn spawn_raw<F>(&self, task: F) -> Self::RawTask
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.0.spawn(task)
+    }
+}
+
+impl Runtime for TokioHandle {
+    /// Runs `future` to completion on the runtime, blocking this thread.
+    ///
+    /// # Panics
+    ///
+    /// Panics inside a tokio runtime or a task spawned through stagger, and
+    /// on a current-thread runtime's handle; see [`TokioHandle`].
+    #[track_caller]
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        if Handle::try_current().is_ok() {
+            panic!("{NESTED}");
+        }
+        crate::task::forbid_block_on_in_task("TokioHandle");
+        if self.0.runtime_flavor() == ::tokio::runtime::RuntimeFlavor::CurrentThread {
+            panic!(
+                "stagger::rt::TokioHandle::block_on on a current-thread runtime's handle: only \
+                 the runtime's own block_on drives its timers, so this would wait forever; call \
+                 that, or use stagger::rt::Tokio"
+            );
+        }
+        self.0.block_on(future)
+    }
+}
+
 pin_project! {
-    /// Future returned by [`Tokio`]'s [`Sleeper`] methods.
+    /// Future returned by the [`Sleeper`] methods of [`Tokio`] and
+    /// [`TokioHandle`].
     ///
     /// The deadline is fixed at creation, but tokio's timer is only armed at
     /// the first poll, so a `TokioSleep` can be created outside a runtime and
@@ -133,6 +270,8 @@ pin_project! {
     pub struct TokioSleep {
         // `None`: past what `Instant` can hold, so it never fires.
         deadline: Option<Instant>,
+        // The runtime whose timer it arms on; the ambient one if `None`.
+        handle: Option<Handle>,
         #[pin]
         timer: Timer,
     }
@@ -148,7 +287,12 @@ pin_project! {
 
 impl TokioSleep {
     fn new(deadline: Option<Instant>) -> Self {
+        TokioSleep::on(None, deadline)
+    }
+
+    fn on(handle: Option<Handle>, deadline: Option<Instant>) -> Self {
         TokioSleep {
+            handle,
             // tokio rounds every deadline up to its next millisecond, and
             // panics if that overflows `Instant`: such a deadline is as
             // unreachable as one past `Instant`'s range.
@@ -162,6 +306,7 @@ impl fmt::Debug for TokioSleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokioSleep")
             .field("deadline", &self.deadline)
+            .field("bound", &self.handle.is_some())
             .field("armed", &matches!(self.timer, Timer::Armed { .. }))
             .finish()
     }
@@ -178,9 +323,13 @@ impl Future for TokioSleep {
                 TimerProj::Armed { sleep } => return sleep.poll(cx),
                 TimerProj::Idle => match *this.deadline {
                     None => return Poll::Pending,
-                    Some(deadline) => timer.set(Timer::Armed {
-                        sleep: unconstrained(::tokio::time::sleep_until(deadline)),
-                    }),
+                    Some(deadline) => {
+                        // tokio's sleep binds to the runtime it is made in.
+                        let _inside = this.handle.as_ref().map(Handle::enter);
+                        timer.set(Timer::Armed {
+                            sleep: unconstrained(::tokio::time::sleep_until(deadline)),
+                        });
+                    }
                 },
             }
         }

@@ -133,61 +133,36 @@ conformance! {
     #[cfg(feature = "tokio")]
     tokio => stagger::rt::Tokio;
     #[cfg(feature = "tokio")]
-    tokio_multi_thread => super::multi_thread::TokioMultiThread;
+    tokio_multi_thread => super::runtimes::tokio_multi_thread();
     #[cfg(feature = "async-std")]
     async_std => stagger::rt::AsyncStd;
     #[cfg(feature = "smol")]
     smol => stagger::rt::Smol;
+    #[cfg(feature = "smol")]
+    smol_executor => super::runtimes::smol_executor();
 }
 
-/// `Tokio` on tokio's multi-thread scheduler with 2 workers: the same timers
-/// and spawner, entered through a multi-thread runtime.
-#[cfg(feature = "tokio")]
-mod multi_thread {
-    use std::future::Future;
-    use std::time::{Duration, Instant};
-
-    use stagger::rt::{Tokio, TokioSleep};
-    use stagger::{Runtime, Sleeper, Spawn};
-
-    #[derive(Clone, Copy, Debug, Default)]
-    pub struct TokioMultiThread;
-
-    impl Sleeper for TokioMultiThread {
-        type Sleep = TokioSleep;
-
-        fn sleep(&self, dur: Duration) -> TokioSleep {
-            Tokio.sleep(dur)
-        }
-
-        fn sleep_until(&self, deadline: Instant) -> TokioSleep {
-            Tokio.sleep_until(deadline)
-        }
-
-        fn now(&self) -> Instant {
-            Tokio.now()
-        }
-    }
-
-    impl Spawn for TokioMultiThread {
-        type RawTask = <Tokio as Spawn>::RawTask;
-
-        fn spawn_raw<F>(&self, task: F) -> Self::RawTask
-        where
-            F: Future<Output = ()> + Send + 'static,
-        {
-            Tokio.spawn_raw(task)
-        }
-    }
-
-    impl Runtime for TokioMultiThread {
-        fn block_on<F: Future>(&self, future: F) -> F::Output {
+/// The backends bound to an executor of the caller's.
+mod runtimes {
+    /// tokio's multi-thread scheduler with 2 workers, one for every test,
+    /// driven through `TokioHandle`.
+    #[cfg(feature = "tokio")]
+    pub fn tokio_multi_thread() -> stagger::rt::TokioHandle {
+        use std::sync::OnceLock;
+        static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+        let runtime = RUNTIME.get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()
                 .unwrap()
-                .block_on(future)
-        }
+        });
+        stagger::rt::TokioHandle::new(runtime.handle().clone())
+    }
+
+    /// A smol executor of the test's own, run by `block_on`.
+    #[cfg(feature = "smol")]
+    pub fn smol_executor() -> stagger::rt::SmolExecutor {
+        stagger::rt::SmolExecutor::new(std::sync::Arc::new(smol::Executor::new()))
     }
 }
