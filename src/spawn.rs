@@ -7,7 +7,8 @@ use crate::task::{self, JoinHandle};
 
 /// Spawns futures as background tasks.
 ///
-/// A backend implements only [`spawn_raw`](Spawn::spawn_raw);
+/// A backend implements only [`RawTask`](Spawn::RawTask) and
+/// [`spawn_raw`](Spawn::spawn_raw);
 /// [`spawn`](Spawn::spawn) wraps the future so that every backend returns the
 /// same [`JoinHandle`] with the same behaviour: output on await, panics
 /// resumed in the awaiter, cancellation on drop.
@@ -28,13 +29,17 @@ use crate::task::{self, JoinHandle};
 /// ```
 pub trait Spawn {
     /// The runtime's own handle to a task started by
-    /// [`spawn_raw`](Spawn::spawn_raw).
+    /// [`spawn_raw`](Spawn::spawn_raw); `()` when your executor gives none
+    /// (futures' `ThreadPool::spawn_ok`, say: see
+    /// `examples/custom_backend.rs`).
     ///
-    /// Dropping it must not cancel the task. Its use is memory: once the task
+    /// stagger never joins or cancels through it: its own
+    /// [`JoinHandle`](crate::JoinHandle) does that on every backend. Dropping
+    /// it must not cancel the task. Its one use is memory: once the task
     /// finished, dropping the last handle frees the task on the dropping
-    /// thread, so [`task_wait_n`](crate::task_wait_n) keeps them and drops
-    /// them on the caller's thread, as hand-written code does, instead of
-    /// having the executor's threads free every task.
+    /// thread, so the spawned fan-outs keep them and drop them on the
+    /// caller's thread, as hand-written code does, instead of having the
+    /// executor's threads free every task.
     type RawTask: Send + 'static;
 
     /// Runs `task` in the background until it completes, and returns the
