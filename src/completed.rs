@@ -30,6 +30,10 @@ use crate::staggered::Staggered;
 ///
 /// Dropping the stream drops every pending timer.
 ///
+/// # Panics
+///
+/// Panics at once if `n` waiters cannot fit in memory.
+///
 /// # Examples
 ///
 /// ```

@@ -188,6 +188,11 @@ pub(crate) struct Waiters<Sl, I> {
 impl<Sl, I> Waiters<Sl, I> {
     /// Creates every item's timer now: `entries` gives each item's delay,
     /// in item order.
+    ///
+    /// # Panics
+    ///
+    /// Panics at once if `entries` says it holds more waiters than memory
+    /// can: failing fast beats growing until the allocator gives up.
     pub(crate) fn new<S>(
         sleeper: &S,
         start: Instant,
@@ -196,6 +201,11 @@ impl<Sl, I> Waiters<Sl, I> {
     where
         S: Sleeper<Sleep = Sl> + ?Sized,
     {
+        let (at_least, _) = entries.size_hint();
+        let bytes = at_least.checked_mul(size_of::<Waiter<Sl, Entry<I>>>());
+        if bytes.is_none_or(|bytes| bytes > isize::MAX as usize) {
+            panic!("stagger: {at_least} waiters cannot fit in memory");
+        }
         let mut waiters = Waiters {
             timers: FuturesUnordered::new(),
             now: VecDeque::new(),

@@ -81,7 +81,8 @@ type Tag = (usize, Duration);
 /// # Panics
 ///
 /// A panic in `f` or in a work future resumes in the task polling the
-/// stream; the stream stays usable, without that item.
+/// stream; the stream stays usable, without that item. Panics at once if
+/// `items` says it holds more items than memory can.
 ///
 /// # Examples
 ///
@@ -336,7 +337,8 @@ where
 /// and the panic resumes in the task polling the stream, like Python's
 /// `TaskGroup`; the stream then ends. Spawning panics where
 /// [`Spawn::spawn`] does (for [`Tokio`](crate::rt::Tokio), outside a tokio
-/// runtime).
+/// runtime). Panics at once if `items` says it holds more items than memory
+/// can.
 ///
 /// # Examples
 ///

@@ -130,7 +130,8 @@ where
 ///
 /// # Panics
 ///
-/// Panics like [`Vec::with_capacity`] if `n` delays cannot be allocated.
+/// Panics at once, before drawing anything, if `n` delays cannot be
+/// allocated (`n = usize::MAX`, say).
 ///
 /// # Examples
 ///
@@ -293,8 +294,8 @@ where
 ///
 /// # Panics
 ///
-/// Panics where [`Spawn::spawn`] does, and like [`Vec::with_capacity`] if `n`
-/// delays cannot be allocated.
+/// Panics where [`Spawn::spawn`] does, and at once if `n` delays cannot be
+/// allocated.
 ///
 /// # Examples
 ///

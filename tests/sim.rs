@@ -1147,3 +1147,43 @@ fn hyper_header_read_timeout_fires_in_virtual_time() {
     assert_eq!(sim.elapsed(), Duration::from_secs(30));
     assert!(wall.elapsed() < WALL);
 }
+
+#[test]
+fn impossible_sizes_fail_at_once() {
+    // What cannot be allocated panics before anything grows, not after
+    // gigabytes.
+    let sim = Sim::new();
+    let max = Duration::from_secs(1);
+    let attempts: [(&str, Box<dyn Fn()>); 4] = [
+        (
+            "wait_n",
+            Box::new(|| drop(stagger::wait_n(&sim, usize::MAX, max))),
+        ),
+        (
+            "task_wait_n",
+            Box::new(|| drop(stagger::task_wait_n(&sim, usize::MAX, max))),
+        ),
+        (
+            "as_completed",
+            Box::new(|| drop(stagger::as_completed(&sim, usize::MAX, max))),
+        ),
+        (
+            "staggered",
+            Box::new(|| drop(stagger::staggered(&sim, 0..usize::MAX, max, |_| async {}))),
+        ),
+    ];
+    for (name, attempt) in attempts {
+        let wall = Instant::now();
+        let caught = catch_unwind(AssertUnwindSafe(attempt)).expect_err(name);
+        assert!(
+            wall.elapsed() < Duration::from_secs(1),
+            "{name} took {:?}",
+            wall.elapsed()
+        );
+        let message = message(caught.as_ref());
+        assert!(
+            message.contains("capacity overflow") || message.contains("cannot fit in memory"),
+            "{name}: {message}"
+        );
+    }
+}
