@@ -1154,7 +1154,8 @@ fn impossible_sizes_fail_at_once() {
     // gigabytes.
     let sim = Sim::new();
     let max = Duration::from_secs(1);
-    let attempts: [(&str, Box<dyn Fn()>); 4] = [
+    type Attempt<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let attempts: [Attempt<'_>; 4] = [
         (
             "wait_n",
             Box::new(|| drop(stagger::wait_n(&sim, usize::MAX, max))),

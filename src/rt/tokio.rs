@@ -113,10 +113,11 @@ impl Runtime for Tokio {
 
 // ===== a given runtime =====
 
-/// The tokio backend bound to a given runtime, by its [`Handle`]: spawns go
-/// to that runtime from any thread, sleeps run on its timer wherever they
-/// are polled, and [`block_on`](Runtime::block_on) runs on it, a
-/// multi-thread runtime included.
+/// The tokio backend bound to a given runtime, by its
+/// [`Handle`](::tokio::runtime::Handle): spawns go to that runtime from any
+/// thread, sleeps run on its timer wherever they are polled, and
+/// [`block_on`](Runtime::block_on) runs on it, a multi-thread runtime
+/// included.
 ///
 /// Use it where stagger is called outside the runtime it should use: from
 /// synchronous code, from threads of your own, or from another executor.
