@@ -84,9 +84,19 @@ impl Spawn for Tokio {
     }
 }
 
-const NESTED: &str = "stagger::rt::Tokio::block_on called inside a tokio runtime, which cannot \
-    block on another runtime: `.await` the future instead (in `#[tokio::main]`, a tokio task or \
-    another `Tokio.block_on`)";
+/// Panics if `backend`'s `block_on` is called where it must not block: in
+/// a tokio runtime (tokio forbids it) or in a task spawned through stagger.
+#[track_caller]
+fn forbid_nesting(backend: &str) {
+    if Handle::try_current().is_ok() {
+        panic!(
+            "stagger::rt::{backend}::block_on called inside a tokio runtime, which cannot block \
+             on another runtime: `.await` the future instead (in `#[tokio::main]`, a tokio task \
+             or another `block_on`)"
+        );
+    }
+    crate::task::forbid_block_on_in_task(backend);
+}
 
 impl Runtime for Tokio {
     /// Runs `future` to completion on a new current-thread runtime, with
@@ -99,10 +109,7 @@ impl Runtime for Tokio {
     /// `.await` the future there instead.
     #[track_caller]
     fn block_on<F: Future>(&self, future: F) -> F::Output {
-        if Handle::try_current().is_ok() {
-            panic!("{NESTED}");
-        }
-        crate::task::forbid_block_on_in_task("Tokio");
+        forbid_nesting("Tokio");
         ::tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -233,10 +240,7 @@ impl Runtime for TokioHandle {
     /// on a current-thread runtime's handle; see [`TokioHandle`].
     #[track_caller]
     fn block_on<F: Future>(&self, future: F) -> F::Output {
-        if Handle::try_current().is_ok() {
-            panic!("{NESTED}");
-        }
-        crate::task::forbid_block_on_in_task("TokioHandle");
+        forbid_nesting("TokioHandle");
         if self.0.runtime_flavor() == ::tokio::runtime::RuntimeFlavor::CurrentThread {
             panic!(
                 "stagger::rt::TokioHandle::block_on on a current-thread runtime's handle: only \

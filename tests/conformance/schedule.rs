@@ -13,7 +13,7 @@ use stagger::Sleeper;
 use stagger::schedule::{self, Missed, Rate, Tick};
 
 use crate::counting::Counting;
-use crate::suite::{Backend, FAR, SLACK, message, run_briefly, within};
+use crate::suite::{Backend, FAR, SLACK, counted_sleep, message, run_briefly, within};
 
 const PERIOD: Duration = Duration::from_millis(10);
 
@@ -186,30 +186,12 @@ pub fn run_sends_open_loop<R: Backend>(rt: &R) {
     );
 }
 
-/// Counts its drops.
-struct DropCounter(Arc<AtomicUsize>);
-
-impl Drop for DropCounter {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
 pub fn dropped_run_cancels_its_requests<R: Backend>(rt: &R) {
     let rec = Counting::new(rt.clone());
     let (finished, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let (sleeper, fin, drp) = (rec.clone(), Arc::clone(&finished), Arc::clone(&dropped));
     let requests = schedule::run(&rec, every(Duration::from_millis(1)), move |_| {
-        let (sleep, finished, guard) = (
-            sleeper.sleep(Duration::from_secs(3600)),
-            Arc::clone(&fin),
-            DropCounter(Arc::clone(&drp)),
-        );
-        async move {
-            let _guard = guard;
-            sleep.await;
-            finished.fetch_add(1, Ordering::SeqCst);
-        }
+        counted_sleep(&sleeper, Duration::from_secs(3600), &fin, &drp)
     });
     rt.block_on(async {
         run_briefly(rt, requests.into_future()).await;

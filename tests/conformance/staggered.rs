@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 use stagger::{Done, Sleeper};
 
 use crate::counting::{Counting, DROP_PANIC, Fault, Log, PANIC};
-use crate::suite::{Backend, FAR, MAX, SLACK, message, run_briefly, within};
+use crate::suite::{Backend, FAR, MAX, SLACK, counted_sleep, message, run_briefly, within};
 
 /// Where the work runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,15 +178,6 @@ pub fn staggered_huge_delays_are_cancellable<R: Backend>(rt: &R) {
     }
 }
 
-/// Counts how many times it was dropped.
-struct DropCounter(Arc<AtomicUsize>);
-
-impl Drop for DropCounter {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
 pub fn dropped_staggered_drops_timers_and_work<R: Backend>(rt: &R) {
     // Every item's delay is zero: the work of all 20 starts at the first
     // poll, and waits 300 ms; dropped after 20 ms, none may finish.
@@ -194,18 +185,7 @@ pub fn dropped_staggered_drops_timers_and_work<R: Backend>(rt: &R) {
         let rec = Counting::new(rt.clone());
         let (finished, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let (sleeper, fin, drp) = (rec.clone(), Arc::clone(&finished), Arc::clone(&dropped));
-        let work = move |_| {
-            let (sleep, finished, guard) = (
-                sleeper.sleep(Duration::from_millis(300)),
-                Arc::clone(&fin),
-                DropCounter(Arc::clone(&drp)),
-            );
-            async move {
-                let _guard = guard;
-                sleep.await;
-                finished.fetch_add(1, Ordering::SeqCst);
-            }
-        };
+        let work = move |_| counted_sleep(&sleeper, Duration::from_millis(300), &fin, &drp);
         let stream = match how {
             How::Inline => stagger::staggered(&rec, 0..20, Duration::ZERO, work).boxed(),
             How::Spawned => stagger::task_staggered(&rec, 0..20, Duration::ZERO, work).boxed(),

@@ -431,7 +431,18 @@ fn counting_task<R: Backend>(
     finished: &Arc<AtomicUsize>,
     dropped: &Arc<AtomicUsize>,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let sleep = rt.sleep(TASK_SLEEP);
+    counted_sleep(rt, TASK_SLEEP, finished, dropped)
+}
+
+/// Sleeps `dur` on `sleeper`, counting in `finished` if it gets to the end
+/// and in `dropped` when it is dropped, done or not.
+pub fn counted_sleep<S: Sleeper<Sleep: Send + 'static>>(
+    sleeper: &S,
+    dur: Duration,
+    finished: &Arc<AtomicUsize>,
+    dropped: &Arc<AtomicUsize>,
+) -> impl Future<Output = ()> + Send + 'static + use<S> {
+    let sleep = sleeper.sleep(dur);
     let finished = Arc::clone(finished);
     let guard = DropCounter(Arc::clone(dropped));
     async move {
