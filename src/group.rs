@@ -58,6 +58,9 @@ pub(crate) struct Group<T, K> {
     ready: VecDeque<(usize, T)>,
     /// Members spawned whose outputs have not been returned.
     live: usize,
+    /// What is left of the running count reserved for members not yet
+    /// spawned.
+    reserved: usize,
     /// Set once a member's panic was resumed, or a member was lost: the
     /// group is finished.
     failed: bool,
@@ -76,9 +79,10 @@ struct Padded<T> {
     /// Set, under the lock, when the group is dropped or a member panicked;
     /// read without it before every poll.
     cancelled: AtomicBool,
-    /// Members spawned and not yet finished: raised by the spawner without
-    /// the lock (spawning needs no lock), lowered by members under it, read
-    /// by the waiter under it.
+    /// Members spawned and not yet finished, plus what the spawner reserved
+    /// for members to come: raised by the spawner without the lock (a batch
+    /// at a time), lowered by members under it, read by the waiter under it
+    /// once it gave back the unused reservation.
     running: AtomicUsize,
     state: Mutex<State<T>>,
 }
@@ -177,6 +181,7 @@ impl<T, K> Group<T, K> {
             free: Vec::new(),
             ready: VecDeque::new(),
             live: 0,
+            reserved: 0,
             failed: false,
         }
     }
@@ -203,15 +208,20 @@ impl<T, K> Group<T, K> {
         T: Send + 'static,
     {
         let slot = self.free.pop().unwrap_or(self.raw.len());
-        // Counted running before it can finish.
-        self.shared.0.running.fetch_add(1, Ordering::Relaxed);
-        let unspawned = Unspawned(&self.shared);
+        // Counted running before it can finish: from a reservation taken a
+        // batch at a time, not an atomic add per member on the line the
+        // members decrement (a reservation counts as running until
+        // `poll_next` gives back what is left).
+        if self.reserved == 0 {
+            self.shared.0.running.fetch_add(RESERVE, Ordering::Relaxed);
+            self.reserved = RESERVE;
+        }
         let raw = spawner.spawn_raw(Member {
             future: Some(future),
             shared: Arc::clone(&self.shared),
             slot,
         });
-        core::mem::forget(unspawned);
+        self.reserved -= 1;
         match self.raw.get_mut(slot) {
             Some(entry) => *entry = Some(raw),
             None => self.raw.push(Some(raw)),
@@ -234,6 +244,14 @@ impl<T, K> Group<T, K> {
             return Poll::Ready(None);
         }
         let mut state = self.shared.lock();
+        if self.reserved > 0 {
+            // Under the lock, as the members' decrements are.
+            self.shared
+                .0
+                .running
+                .fetch_sub(self.reserved, Ordering::AcqRel);
+            self.reserved = 0;
+        }
         if let Some(payload) = state.panic.take() {
             drop(state);
             self.fail();
@@ -297,14 +315,8 @@ impl<T, K> Drop for Group<T, K> {
     }
 }
 
-/// Gives back the running count of a member whose spawn panicked.
-struct Unspawned<'a, T>(&'a Shared<T>);
-
-impl<T> Drop for Unspawned<'_, T> {
-    fn drop(&mut self) {
-        self.0.0.running.fetch_sub(1, Ordering::AcqRel);
-    }
-}
+/// How many members a reservation counts running at once.
+const RESERVE: usize = 1024;
 
 // ===== members =====
 
