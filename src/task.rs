@@ -63,14 +63,25 @@ thread_local! {
 /// the simulation, a `Sim` drops a task woken here at once (see
 /// `sim/executor.rs`). Other executors ignore the flag.
 pub(crate) fn cancelling<T>(cancel: impl FnOnce() -> T) -> T {
+    with_cancelling(true, cancel)
+}
+
+/// Runs `f` outside any [`cancelling`]: for what a cancellation runs in
+/// turn, such as the destructors of the cancelled future, whose own wakes
+/// and spawns cancel nothing.
+pub(crate) fn not_cancelling<T>(f: impl FnOnce() -> T) -> T {
+    with_cancelling(false, f)
+}
+
+fn with_cancelling<T>(on: bool, f: impl FnOnce() -> T) -> T {
     struct Restore(bool);
     impl Drop for Restore {
         fn drop(&mut self) {
             CANCELLING.with(|c| c.set(self.0));
         }
     }
-    let _restore = Restore(CANCELLING.with(|c| c.replace(true)));
-    cancel()
+    let _restore = Restore(CANCELLING.with(|c| c.replace(on)));
+    f()
 }
 
 /// Whether the current wake-up (or drop of a runtime handle) comes from

@@ -1188,3 +1188,98 @@ fn impossible_sizes_fail_at_once() {
         );
     }
 }
+
+// ===== review fixes: cancellation scope, leaks, permits, panic location =====
+
+#[test]
+fn cancelling_one_task_cancels_only_that_one() {
+    // B holds the sender A waits on. Cancelling B drops the sender, which
+    // wakes A: A must run on and see the channel closed, not be taken for
+    // cancelled too. And a task spawned by a cancelled future's destructor
+    // runs.
+    struct SpawnOnDrop(Sim, Arc<AtomicUsize>);
+    impl Drop for SpawnOnDrop {
+        fn drop(&mut self) {
+            let ran = Arc::clone(&self.1);
+            self.0
+                .spawn(async move {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                })
+                .detach();
+        }
+    }
+    let sim = Sim::new();
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    let a = sim.spawn(rx);
+    let cleanup = Arc::new(AtomicUsize::new(0));
+    let guard = SpawnOnDrop(sim.clone(), Arc::clone(&cleanup));
+    let b = sim.spawn(async move {
+        let _tx = tx;
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+    sim.block_on(async {});
+    drop(b);
+    assert_eq!(sim.block_on(a), Err(futures::channel::oneshot::Canceled));
+    assert_eq!(
+        cleanup.load(Ordering::SeqCst),
+        1,
+        "the cleanup task did not run"
+    );
+}
+
+#[test]
+fn task_cancelled_inside_block_on_holding_its_own_sim_is_freed() {
+    let (finished, dropped) = (Arc::default(), Arc::default());
+    let sim = Sim::new();
+    let own = sim.clone();
+    let task = counted_task(&sim, &finished, &dropped);
+    sim.block_on(async {
+        // Spawned and cancelled before the block_on ends: nothing will
+        // poll it again.
+        let _handle = sim.spawn(async move {
+            let _own = own;
+            task.await;
+        });
+    });
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "left behind by the block_on"
+    );
+    assert_eq!(sim.pending_tasks(), 0);
+}
+
+#[test]
+fn a_dropped_advance_withdraws_its_permit() {
+    let sim = Sim::builder().start_paused(true).build();
+    // The timeout fires at 1 s, dropping the hour-long advance.
+    let out = sim.block_on(stagger::timeout(
+        &sim,
+        Duration::from_secs(1),
+        sim.advance(Duration::from_secs(3600)),
+    ));
+    assert!(out.is_err());
+    assert_eq!(sim.elapsed(), Duration::from_secs(1));
+    // No advance under way: the paused clock stands still.
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        sim.block_on(sim.sleep(Duration::from_secs(60)))
+    }))
+    .unwrap_err();
+    assert!(
+        message(caught.as_ref()).contains("paused"),
+        "{}",
+        message(caught.as_ref())
+    );
+    assert_eq!(sim.elapsed(), Duration::from_secs(1));
+}
+
+#[path = "support/panic_location.rs"]
+mod panic_location;
+
+#[test]
+fn nested_block_on_panics_point_at_the_caller() {
+    let sim = Sim::new();
+    let at = panic_location::panic_location(|| sim.block_on(async { sim.block_on(async {}) }));
+    assert!(at.ends_with("sim.rs") && at.contains("tests"), "{at}");
+}

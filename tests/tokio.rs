@@ -153,25 +153,9 @@ fn deadlines_within_a_millisecond_of_the_last_instant_never_fire() {
     });
 }
 
-/// Runs `f`, which must panic, and returns the file its panic points at.
-fn panic_location(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
-    use std::sync::{Arc, Mutex};
-    let seen = Arc::new(Mutex::new(None));
-    let previous = Arc::new(std::panic::take_hook());
-    let (record, chain) = (Arc::clone(&seen), Arc::clone(&previous));
-    let me = std::thread::current().id();
-    std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().id() == me {
-            *record.lock().unwrap() = info.location().map(|l| l.file().to_owned());
-        } else {
-            chain(info);
-        }
-    }));
-    let caught = std::panic::catch_unwind(f);
-    std::panic::set_hook(Box::new(move |info| previous(info)));
-    assert!(caught.is_err(), "did not panic");
-    seen.lock().unwrap().take().unwrap()
-}
+#[path = "support/panic_location.rs"]
+mod panic_location;
+use panic_location::panic_location;
 
 #[test]
 fn block_on_panics_point_at_the_caller() {

@@ -117,13 +117,29 @@ impl Future for Advance {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         if !this.permitted {
-            this.permitted = true;
             if let Some(deadline) = this.sleep.deadline() {
-                let mut state = this.sim.lock();
-                state.permit = Some(state.permit.map_or(deadline, |p| p.max(deadline)));
+                *this.sim.lock().permits.entry(deadline).or_default() += 1;
+                this.permitted = true;
             }
         }
         Pin::new(&mut this.sleep).poll(cx)
+    }
+}
+
+impl Drop for Advance {
+    /// Withdraws the permit: a paused clock moves only while an `advance`
+    /// is under way.
+    fn drop(&mut self) {
+        let (true, Some(deadline)) = (self.permitted, self.sleep.deadline()) else {
+            return;
+        };
+        let mut state = self.sim.lock();
+        if let Some(count) = state.permits.get_mut(&deadline) {
+            *count -= 1;
+            if *count == 0 {
+                state.permits.remove(&deadline);
+            }
+        }
     }
 }
 

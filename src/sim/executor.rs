@@ -57,6 +57,10 @@ pub(super) struct TaskCell {
     sim: Arc<Inner>,
     /// Set while the task is in the run queue, and for good once it finished.
     queued: AtomicBool,
+    /// Set when a wake-up only cancels the task (see `task::cancelling`):
+    /// a `block_on` that ends with it still queued drops it, rather than
+    /// leave it for a `block_on` that may never come.
+    cancel_requested: AtomicBool,
     /// `None` once the task finished, panicked or was cancelled. Locked only
     /// by the executor, to poll it, and by the simulation's shutdown.
     future: Mutex<Option<BoxFuture>>,
@@ -95,7 +99,8 @@ impl TaskCell {
         if future.is_none() {
             return;
         }
-        drop(future);
+        // What the destructors wake or spawn is not cancelled with it.
+        task::not_cancelling(|| drop(future));
         let registered = self.sim.finished(self);
         drop(registered);
     }
@@ -103,6 +108,9 @@ impl TaskCell {
 
 impl ArcWake for TaskCell {
     fn wake_by_ref(arc_self: &Arc<Self>) {
+        if task::is_cancelling() {
+            arc_self.cancel_requested.store(true, Ordering::Release);
+        }
         if arc_self.cancelled_while_idle() {
             arc_self.reap();
         } else if !arc_self.queued.swap(true, Ordering::AcqRel) {
@@ -170,7 +178,21 @@ impl Drop for Driving<'_> {
         let Some(local) = DRIVEN.with(|driven| driven.borrow_mut().pop()) else {
             return;
         };
-        let mut queue = local.queue;
+        // Tasks left queued only to be cancelled go now: one that holds the
+        // last clones of its own `Sim` would otherwise never be dropped.
+        let (cancelled, mut queue): (VecDeque<_>, VecDeque<_>) =
+            local
+                .queue
+                .into_iter()
+                .partition(|runnable| match runnable {
+                    Runnable::Task(task) => task.cancel_requested.load(Ordering::Acquire),
+                    Runnable::Main(_) => false,
+                });
+        for runnable in cancelled {
+            if let Runnable::Task(task) = runnable {
+                task.reap();
+            }
+        }
         let mut state = self.0.lock();
         if state.shut_down {
             // Dropping tasks can run their destructors: not under the lock.
@@ -311,6 +333,7 @@ pub(super) fn spawn(sim: &Arc<Inner>, future: BoxFuture) -> SimTask {
             number,
             sim: Arc::clone(sim),
             queued: AtomicBool::new(true),
+            cancel_requested: AtomicBool::new(false),
             future: Mutex::new(Some(future)),
         })
     });
@@ -372,6 +395,7 @@ impl ArcWake for MainWake {
 struct Running<'a>(&'a AtomicBool);
 
 impl<'a> Running<'a> {
+    #[track_caller]
     fn enter(sim: &'a Inner) -> Self {
         if sim.running.swap(true, Ordering::Acquire) {
             panic!("{NESTED}; {}", Replay(sim.seed));
@@ -388,6 +412,7 @@ impl Drop for Running<'_> {
 
 /// Runs the queue until `future` completes, advancing virtual time whenever
 /// the queue is empty.
+#[track_caller]
 pub(super) fn block_on<F: Future>(sim: &Arc<Inner>, future: F) -> F::Output {
     let _running = Running::enter(sim);
     let main = Arc::new(MainWake {
@@ -438,7 +463,8 @@ pub(super) fn block_on<F: Future>(sim: &Arc<Inner>, future: F) -> F::Output {
 fn move_clock(sim: &Inner, mut state: MutexGuard<'_, State>, fired: &mut Vec<Waker>) {
     if sim.paused.load(Ordering::Acquire) {
         let next = state.timers.next_deadline();
-        let permitted = |at: Instant| state.permit.is_some_and(|permit| at <= permit);
+        let furthest = state.permits.last_key_value().map(|(&at, _)| at);
+        let permitted = |at: Instant| furthest.is_some_and(|permit| at <= permit);
         if let Some(at) = next.filter(|&at| !permitted(at)) {
             let (elapsed, next) = (state.now - sim.base, at - sim.base);
             let tasks = state.tasks.len();

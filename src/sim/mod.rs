@@ -138,7 +138,7 @@ mod trace;
 use core::fmt;
 use core::future::Future;
 use core::time::Duration;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -267,8 +267,9 @@ struct State {
     /// Set when the last `Sim` is dropped: from then on nothing registers,
     /// queues or spawns.
     shut_down: bool,
-    /// While paused, how far [`Sim::advance`] lets time move.
-    permit: Option<Instant>,
+    /// While paused, how far the [`Sim::advance`]s under way let time move:
+    /// their deadlines, counted.
+    permits: BTreeMap<Instant, usize>,
     /// Sleeps polled whose deadline lies past what an `Instant` holds: they
     /// never fire, and a deadlock waiting on them says so.
     unreachable: usize,
@@ -381,7 +382,7 @@ impl Sim {
                 queue: VecDeque::new(),
                 tasks: Tasks::default(),
                 shut_down: false,
-                permit: None,
+                permits: BTreeMap::new(),
                 unreachable: 0,
                 spawned: 0,
                 trace: config.trace.then(Vec::new),
@@ -547,6 +548,7 @@ impl Runtime for Sim {
     /// On deadlock, when nested in a `block_on` of the same simulation, and
     /// when a task given to [`spawn_detached`](Spawn::spawn_detached)
     /// panics; see [`Sim`].
+    #[track_caller]
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         executor::block_on(self.inner(), future)
     }
