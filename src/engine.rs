@@ -127,8 +127,12 @@ where
 
     /// Returns the next item whose work finished.
     ///
-    /// Work already running goes first; then every due item starts its work
-    /// (work that finishes at its first poll returns at once).
+    /// Due items start their work first (work that finishes at its first
+    /// poll returns at once), so that a burst of completions never holds
+    /// up items that are due; then the work started earlier is polled. At
+    /// most [`BUDGET`] items start per call: a source that keeps items due
+    /// faster than their work starts (a schedule far above what can be
+    /// served) cannot keep the poller from returning.
     ///
     /// # Panics
     ///
@@ -142,22 +146,25 @@ where
             self.due.clear();
             return Poll::Ready(None);
         }
-        if let Poll::Ready(Some(done)) = self.work.poll_done(cx) {
-            return Poll::Ready(Some(done_from(done)));
-        }
-        let mut started = false;
-        while let Poll::Ready(Some(entry)) = self.due.poll_due(cx) {
+        let mut started = 0;
+        while started < BUDGET {
+            let Poll::Ready(Some(entry)) = self.due.poll_due(cx) else {
+                break;
+            };
             let work = self.f.make(entry.item);
             let tag = (entry.index, entry.delay);
             match self.work.start(tag, work, cx) {
                 Some(done) => return Poll::Ready(Some(done_from(done))),
-                None => started = true,
+                None => started += 1,
             }
         }
-        if started {
-            if let Poll::Ready(Some(done)) = self.work.poll_started(cx) {
-                return Poll::Ready(Some(done_from(done)));
-            }
+        if let Poll::Ready(Some(done)) = self.work.poll_done(cx) {
+            return Poll::Ready(Some(done_from(done)));
+        }
+        if started == BUDGET {
+            // More may be due: come back after the others had their turn.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         if self.is_done() {
             Poll::Ready(None)
@@ -166,6 +173,9 @@ where
         }
     }
 }
+
+/// How many items one call of [`Engine::poll_next`] starts at most.
+const BUDGET: usize = 256;
 
 fn done_from<T>(((index, delay), output): ((usize, Duration), T)) -> Done<T> {
     Done {

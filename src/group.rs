@@ -23,7 +23,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use std::collections::VecDeque;
-use std::panic::resume_unwind;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -99,8 +99,8 @@ struct State<T> {
     capacity: usize,
     /// The first panic of a member.
     panic: Option<Panic>,
-    /// A member was dropped unfinished by its runtime.
-    lost: bool,
+    /// Members dropped unfinished by their runtime.
+    lost: usize,
     /// The task awaiting the group.
     waiter: Option<Waker>,
 }
@@ -173,7 +173,7 @@ impl<T, K> Group<T, K> {
                     wakers: Vec::new(),
                     capacity,
                     panic: None,
-                    lost: false,
+                    lost: 0,
                     waiter: None,
                 }),
             })),
@@ -200,7 +200,8 @@ impl<T, K> Group<T, K> {
     ///
     /// # Panics
     ///
-    /// Panics where `spawner` does; the group is unchanged then.
+    /// Panics where `spawner` does; the group stays consistent then (the
+    /// member counts as never spawned).
     pub(crate) fn spawn<S, F>(&mut self, spawner: &S, future: F)
     where
         S: Spawn<RawTask = K> + ?Sized,
@@ -216,12 +217,25 @@ impl<T, K> Group<T, K> {
             self.shared.0.running.fetch_add(RESERVE, Ordering::Relaxed);
             self.reserved = RESERVE;
         }
-        let raw = spawner.spawn_raw(Member {
+        // The member's unit is its own from here: it gives it back when it
+        // finishes, or when it is dropped unspawned.
+        self.reserved -= 1;
+        let member = Member {
             future: Some(future),
             shared: Arc::clone(&self.shared),
             slot,
-        });
-        self.reserved -= 1;
+        };
+        let raw = match catch_unwind(AssertUnwindSafe(|| spawner.spawn_raw(member))) {
+            Ok(raw) => raw,
+            Err(payload) => {
+                // The spawn failed, and dropped the member as if its runtime
+                // had lost it: it was never running, so nothing was lost.
+                let mut state = self.shared.lock();
+                state.lost = state.lost.saturating_sub(1);
+                drop(state);
+                resume_unwind(payload);
+            }
+        };
         match self.raw.get_mut(slot) {
             Some(entry) => *entry = Some(raw),
             None => self.raw.push(Some(raw)),
@@ -234,8 +248,9 @@ impl<T, K> Group<T, K> {
     ///
     /// # Panics
     ///
-    /// Resumes the first member's panic; panics if the runtime dropped a
-    /// member unfinished. The group is finished afterwards.
+    /// Resumes the first member's panic, once the outputs of the members that
+    /// finished before it are taken; panics if the runtime dropped a member
+    /// unfinished. The group is finished afterwards.
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         if let Some(output) = self.pop_ready() {
             return Poll::Ready(Some(output));
@@ -252,21 +267,23 @@ impl<T, K> Group<T, K> {
                 .fetch_sub(self.reserved, Ordering::AcqRel);
             self.reserved = 0;
         }
-        if let Some(payload) = state.panic.take() {
-            drop(state);
-            self.fail();
-            resume_unwind(payload);
-        }
+        // What members finished with before a panic comes first, whatever
+        // the batching: the panic follows once they are taken.
         if !state.outputs.is_empty() {
             core::mem::swap(&mut state.outputs, &mut self.ready);
             drop(state);
             return Poll::Ready(self.pop_ready());
         }
+        if let Some(payload) = state.panic.take() {
+            drop(state);
+            self.fail();
+            resume_unwind(payload);
+        }
         if self.shared.running() > 0 {
             register(&mut state.waiter, cx);
             return Poll::Pending;
         }
-        let lost = state.lost;
+        let lost = state.lost > 0;
         drop(state);
         // Every member finished: free them all here, on this thread.
         self.raw.clear();
@@ -349,7 +366,7 @@ impl<F: Future> Member<F> {
         let this = self.project();
         let dropped = drop_catching(this.future);
         let mut state = this.shared.lock();
-        state.lost |= lost;
+        state.lost += usize::from(lost);
         let mut wake = match dropped {
             Ok(()) => Vec::new(),
             Err(payload) => state.fail(this.shared, payload),

@@ -25,12 +25,6 @@ pub(crate) trait Work<Fut: Future, Tag> {
     /// none.
     fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<Option<(Tag, Fut::Output)>>;
 
-    /// Polls the work after [`start`](Work::start) left some running, so
-    /// that it wakes the poller when it finishes.
-    fn poll_started(&mut self, cx: &mut Context<'_>) -> Poll<Option<(Tag, Fut::Output)>> {
-        self.poll_done(cx)
-    }
-
     /// How many started items have not been returned.
     fn len(&self) -> usize;
 
@@ -102,12 +96,6 @@ impl<Fut: Future, Tag> Work<Fut, Tag> for Inline<Fut, Tag> {
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }
-    }
-
-    /// Work left running by `start` was polled there, with the poller's
-    /// waker: polling it again now would be wasted.
-    fn poll_started(&mut self, _: &mut Context<'_>) -> Poll<Option<(Tag, Fut::Output)>> {
-        Poll::Pending
     }
 
     fn len(&self) -> usize {

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use futures::future::{Either, poll_fn, select};
+use futures::{FutureExt, StreamExt};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use stagger::prelude::*;
@@ -1282,4 +1282,28 @@ fn nested_block_on_panics_point_at_the_caller() {
     let sim = Sim::new();
     let at = panic_location::panic_location(|| sim.block_on(async { sim.block_on(async {}) }));
     assert!(at.ends_with("sim.rs") && at.contains("tests"), "{at}");
+}
+
+#[test]
+fn outputs_finished_before_a_panic_come_first() {
+    // Item 0 finishes, item 1 then panics, before the stream is polled
+    // again: item 0's Done is yielded, then the panic resumes.
+    let sim = Sim::new();
+    let mut stream = stagger::task_staggered(&sim, 0..2, Duration::ZERO, |i| async move {
+        if i == 1 {
+            panic!("item 1 failed");
+        }
+        i
+    });
+    sim.block_on(async {
+        assert!(futures::poll!(stream.next()).is_pending());
+        yield_now().await; // both members run
+        yield_now().await;
+        assert_eq!(stream.next().await.map(|d| d.index), Some(0));
+        let caught = AssertUnwindSafe(stream.next())
+            .catch_unwind()
+            .await
+            .unwrap_err();
+        assert_eq!(message(caught.as_ref()), "item 1 failed");
+    });
 }

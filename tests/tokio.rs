@@ -250,3 +250,24 @@ fn a_handle_reads_its_runtime_s_paused_clock() {
     runtime.block_on(rt.sleep(Duration::from_secs(3600)));
     assert_eq!(rt.now() - start, Duration::from_secs(3600));
 }
+
+#[test]
+fn a_failed_spawn_leaves_the_stream_consistent() {
+    // Outside a runtime every spawn panics: each item's panic reaches the
+    // poller, then the stream ends, with no hang and no spurious "runtime
+    // dropped it".
+    let mut stream = stagger::task_staggered(&Tokio, 0..3, Duration::ZERO, |i| async move { i });
+    let mut panics = 0;
+    loop {
+        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            futures::executor::block_on(stream.next())
+        }));
+        match next {
+            Err(_) => panics += 1,
+            Ok(None) => break,
+            Ok(Some(done)) => panic!("item {} ran without a runtime", done.index),
+        }
+        assert!(panics <= 3, "the stream did not end");
+    }
+    assert_eq!(panics, 3);
+}

@@ -81,6 +81,7 @@ macro_rules! conformance {
                 run_sends_open_loop,
                 dropped_run_cancels_its_requests,
                 run_panic_cancels_the_rest,
+                run_returns_to_its_poller_under_an_endless_flood,
             );
             conformance!(@interop $rt;
                 #[cfg(feature = "backon")] backon_retries_on_the_backend_clock,

@@ -230,3 +230,22 @@ pub fn run_panic_cancels_the_rest<R: Backend>(rt: &R) {
     rt.block_on(rt.sleep(Duration::from_millis(50)));
     rec.log(|log| assert_eq!(log.live, 0, "requests outlived the panic"));
 }
+
+pub fn run_returns_to_its_poller_under_an_endless_flood<R: Backend>(rt: &R) {
+    // A billion ticks a second, endless: every poll finds ticks due. It
+    // must still return, having started a bounded batch.
+    let started = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&started);
+    let flood = schedule::constant(Rate::per_sec(1e9).unwrap());
+    let mut requests = schedule::run(rt, flood, move |_| {
+        count.fetch_add(1, Ordering::SeqCst);
+        async {}
+    });
+    rt.block_on(async {
+        for _ in 0..3 {
+            let _ = futures::poll!(requests.next());
+            let now = started.load(Ordering::SeqCst);
+            assert!(now <= 3 * 256, "{now} requests started in three polls");
+        }
+    });
+}
