@@ -189,8 +189,13 @@ impl Clone for DecorrelatedJitter {
 
 impl PartialEq for DecorrelatedJitter {
     fn eq(&self, other: &Self) -> bool {
-        (self.base, self.cap) == (other.base, other.cap)
-            && (core::ptr::eq(self, other) || *self.prev() == *other.prev())
+        if (self.base, self.cap) != (other.base, other.cap) || core::ptr::eq(self, other) {
+            return (self.base, self.cap) == (other.base, other.cap);
+        }
+        // One lock at a time: `a == b` and `b == a` on two threads must not
+        // deadlock.
+        let prev = *self.prev();
+        prev == *other.prev()
     }
 }
 

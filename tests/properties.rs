@@ -395,3 +395,20 @@ proptest! {
         stagger::sim::assert_deterministic(seed, mixed_program);
     }
 }
+
+#[test]
+fn skip_drops_no_tick_of_the_same_instant() {
+    // Jitter moves offsets up to their predecessors: ties by design. A
+    // consumer that keeps up on Sim loses none of them under Skip.
+    let sim = Sim::new();
+    let every = schedule::constant(Rate::every(Duration::from_millis(10)).unwrap()).take(200);
+    let jitter = stagger::jitter::FullJitter::new(Duration::from_millis(30));
+    let jittered = || schedule::jittered(every.clone(), jitter, StdRng::seed_from_u64(3));
+    let offsets: Vec<_> = jittered().collect();
+    assert!(offsets.windows(2).any(|w| w[0] == w[1]), "no ties to test");
+    let mut ticks = schedule::ticks(&sim, jittered()).missed(Missed::Skip);
+    assert_eq!(futures::Stream::size_hint(&ticks), (0, Some(200)));
+    let got: Vec<_> = sim.block_on(ticks.by_ref().collect());
+    assert_eq!(got.len(), 200);
+    assert_eq!(ticks.skipped(), 0);
+}

@@ -130,7 +130,7 @@ impl<T> Completed<T> {
 /// ```
 pub fn run<R, I, F, Fut>(rt: &R, schedule: I, f: F) -> Run<R, I::IntoIter, F, Fut>
 where
-    R: Spawn + Sleeper + Clone + Send + Sync + 'static,
+    R: Spawn + Sleeper + Clone + Send + 'static,
     I: IntoIterator<Item = Duration>,
     F: FnMut(Tick) -> Fut,
     Fut: Future + Send + 'static,
@@ -179,7 +179,7 @@ impl<R: Spawn + Sleeper, I, F, Fut: Future> Unpin for Run<R, I, F, Fut> {}
 
 impl<R, I, F, Fut> Stream for Run<R, I, F, Fut>
 where
-    R: Spawn + Sleeper + Clone + Send + Sync + 'static,
+    R: Spawn + Sleeper + Clone + Send + 'static,
     I: Iterator<Item = Duration>,
     F: FnMut(Tick) -> Fut,
     Fut: Future + Send + 'static,
@@ -208,7 +208,7 @@ where
 
 impl<R, I, F, Fut> FusedStream for Run<R, I, F, Fut>
 where
-    R: Spawn + Sleeper + Clone + Send + Sync + 'static,
+    R: Spawn + Sleeper + Clone + Send + 'static,
     I: Iterator<Item = Duration>,
     F: FnMut(Tick) -> Fut,
     Fut: Future + Send + 'static,

@@ -15,7 +15,9 @@ use crate::sleeper::Sleeper;
 /// What [`Ticks`] does with ticks that are overdue because its consumer (or
 /// the machine) fell behind; tokio's `MissedTickBehavior`, for any schedule.
 ///
-/// A tick is overdue when it fires so late that a later tick is due too.
+/// A tick is overdue when it fires so late that a later tick (meant for a
+/// later instant: ticks of one instant are never overdue to each other) is
+/// due too.
 /// Say a schedule of one tick per period, and a consumer that stalls for a
 /// little over three periods after tick 1 (`*` marks a tick, `-` the
 /// consumer busy):
@@ -273,10 +275,12 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
             }
             self.next = None;
             if self.missed == Missed::Skip {
-                // Keep only the latest of the ticks due now.
+                // Drop the ticks overdue: those a strictly later tick, due
+                // now too, has overtaken. Ticks meant for the same instant
+                // are all on time.
                 while let Some(following) = self.peek() {
                     match self.intended(following) {
-                        Some(at) if at <= now => {
+                        Some(at) if at <= now && at > intended => {
                             self.next = None;
                             self.skipped += 1;
                             self.index += 1;
@@ -289,7 +293,7 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
             if self.missed == Missed::Delay {
                 // Overdue: the next tick is due too.
                 let next = self.peek().and_then(|following| self.intended(following));
-                if next.is_some_and(|at| at <= now) {
+                if next.is_some_and(|at| at <= now && at > intended) {
                     self.shift = self.shift.saturating_add(now - intended);
                     self.base = self.start.checked_add(self.shift);
                 }
@@ -316,10 +320,15 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Stream for Ticks<S, I> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         let (low, high) = self.schedule.size_hint();
-        match self.next {
+        let (low, high) = match self.next {
             Some(_) => (low.saturating_add(1), high.and_then(|h| h.checked_add(1))),
             None if self.ended => (0, Some(0)),
             None => (low, high),
+        };
+        match self.missed {
+            // Skipping may drop all but one of them.
+            Missed::Skip => (low.min(1), high),
+            Missed::Burst | Missed::Delay => (low, high),
         }
     }
 }
