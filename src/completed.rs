@@ -125,10 +125,9 @@ where
     R: Rng + ?Sized,
     D: Distribution<Duration>,
 {
-    let start = sleeper.now();
-    let entries = (0..n).map(|_| (distribution.sample(rng), ()));
+    let waiters = Waiters::drawn(sleeper, rng, &distribution, core::iter::repeat_n((), n));
     AsCompleted {
-        waiters: Staggered::new(Waiters::new(sleeper, start, entries), no_work),
+        waiters: Staggered::new(waiters, no_work),
     }
 }
 

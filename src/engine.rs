@@ -19,6 +19,8 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use futures::stream::{FuturesUnordered, StreamExt};
+use rand::Rng;
+use rand::distr::Distribution;
 
 use crate::sleeper::Sleeper;
 use crate::staggered::Done;
@@ -97,6 +99,10 @@ impl<D, F, W> Engine<D, F, W> {
 
     pub(crate) fn work(&self) -> &W {
         &self.work
+    }
+
+    pub(crate) fn make_mut(&mut self) -> &mut F {
+        &mut self.f
     }
 }
 
@@ -196,6 +202,27 @@ pub(crate) struct Waiters<Sl, I> {
 }
 
 impl<Sl, I> Waiters<Sl, I> {
+    /// Reads the one start from the sleeper's clock, draws a delay for each
+    /// of `items` from `distribution` with `rng`, in item order, and creates
+    /// every timer: what every staggered fan-out does when it is called.
+    pub(crate) fn drawn<S, R, D>(
+        sleeper: &S,
+        rng: &mut R,
+        distribution: &D,
+        items: impl IntoIterator<Item = I>,
+    ) -> Self
+    where
+        S: Sleeper<Sleep = Sl> + ?Sized,
+        R: Rng + ?Sized,
+        D: Distribution<Duration>,
+    {
+        let start = sleeper.now();
+        let entries = items
+            .into_iter()
+            .map(|item| (distribution.sample(rng), item));
+        Waiters::new(sleeper, start, entries)
+    }
+
     /// Creates every item's timer now: `entries` gives each item's delay,
     /// in item order.
     ///

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use pin_project_lite::pin_project;
 
 use crate::spawn::Spawn;
-use crate::task::{Panic, cancelling, drop_catching, poll_catching, register};
+use crate::task::{Panic, cancelling, drop_catching, poll_task, register};
 
 /// What the group does with its members' outputs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -385,11 +385,11 @@ impl<F: Future> Future for Member<F> {
             self.abandon(false);
             return Poll::Ready(());
         }
-        let mut this = self.as_mut().project();
-        let Some(future) = this.future.as_mut().as_pin_mut() else {
+        let this = self.as_mut().project();
+        if this.future.is_none() {
             return Poll::Ready(());
-        };
-        let outcome = match poll_catching(future, cx) {
+        }
+        let outcome = match poll_task(this.future, cx) {
             Poll::Ready(outcome) => outcome,
             Poll::Pending => {
                 // Register for cancellation only now: a member that finishes
@@ -410,12 +410,6 @@ impl<F: Future> Future for Member<F> {
                 register(&mut state.wakers[slot], cx);
                 return Poll::Pending;
             }
-        };
-        // Drop the future (and its timers) before reporting; a panic in its
-        // destructor counts as the member's, unless its poll panicked first.
-        let outcome = match (outcome, drop_catching(this.future)) {
-            (Ok(output), Ok(())) => Ok(output),
-            (Ok(_), Err(payload)) | (Err(payload), _) => Err(payload),
         };
         let mut state = this.shared.lock();
         let (output, mut wake) = match outcome {

@@ -292,8 +292,10 @@
 //!
 //! What can still panic is listed in each item's `# Panics` section: using
 //! [`rt::Tokio`] outside a tokio runtime, a `block_on` nested or inside a
-//! task, a [`Sim`](sim::Sim) deadlock, and allocating `n` delays when they
-//! cannot fit in memory.
+//! task, a [`Sim`](sim::Sim) deadlock or paused clock, allocating `n` delays
+//! when they cannot fit in memory, and a spawned fan-out whose runtime
+//! dropped one of its tasks unfinished (it shut down): the fan-out cannot
+//! give what it promised, and says so.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(
@@ -347,7 +349,8 @@ pub use crate::staggered::{
 pub use crate::task::{JoinError, JoinHandle, TryJoin};
 pub use crate::timeout::{Elapsed, Timeout, timeout, timeout_at};
 pub use crate::wait::{
-    DEFAULT_MAX_DELAY, task_wait_n, task_wait_n_from, task_wait_n_with, task_wait_random, wait_n,
+    DEFAULT_MAX_DELAY, TaskWaitN, WaitN, WaitRandom, task_wait_n, task_wait_n_from,
+    task_wait_n_with, task_wait_random, task_wait_random_from, task_wait_random_with, wait_n,
     wait_n_from, wait_n_with, wait_random, wait_random_from, wait_random_with,
 };
 

@@ -230,11 +230,7 @@ where
     F: FnMut(I::Item) -> Fut,
     Fut: Future,
 {
-    let start = sleeper.now();
-    let entries = items
-        .into_iter()
-        .map(|item| (distribution.sample(rng), item));
-    Staggered::new(Waiters::new(sleeper, start, entries), f)
+    Staggered::new(Waiters::drawn(sleeper, rng, &distribution, items), f)
 }
 
 /// Stream for the [`staggered`] function: yields each item's [`Done`] as its
@@ -338,7 +334,7 @@ where
 /// `TaskGroup`; the stream then ends. Spawning panics where
 /// [`Spawn::spawn`] does (for [`Tokio`](crate::rt::Tokio), outside a tokio
 /// runtime). Panics at once if `items` says it holds more items than memory
-/// can.
+/// can, and if the runtime drops a task unfinished (it shut down).
 ///
 /// # Examples
 ///
@@ -457,11 +453,7 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: Send + 'static,
 {
-    let start = rt.now();
-    let entries = items
-        .into_iter()
-        .map(|item| (distribution.sample(rng), item));
-    let waiters = Waiters::new(rt, start, entries);
+    let waiters = Waiters::drawn(rt, rng, &distribution, items);
     let work = Spawned::new(rt.clone(), waiters.size_hint().0, Mode::Stream);
     TaskStaggered {
         engine: Engine::new(waiters, f, work),

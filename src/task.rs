@@ -121,18 +121,29 @@ impl Drop for PollingTask {
     }
 }
 
-/// Polls a task's `future`, catching a panic instead of unwinding through
-/// the runtime.
-pub(crate) fn poll_catching<F: Future>(
-    future: Pin<&mut F>,
+/// Polls the task future in `slot` (which must hold one), catching a panic
+/// instead of unwinding through the runtime. Once it finished, or panicked,
+/// drops it (and its timers) at once, catching a panic of its destructor: a
+/// task's outcome is its output, or the first of those panics.
+pub(crate) fn poll_task<F: Future>(
+    mut slot: Pin<&mut Option<F>>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<F::Output, Panic>> {
-    let _polling = PollingTask::enter();
-    match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-        Ok(Poll::Pending) => Poll::Pending,
-        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-        Err(payload) => Poll::Ready(Err(payload)),
-    }
+    let Some(future) = slot.as_mut().as_pin_mut() else {
+        unreachable!("a finished task polled");
+    };
+    let polled = {
+        let _polling = PollingTask::enter();
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(payload) => Err(payload),
+        }
+    };
+    Poll::Ready(match (polled, drop_catching(slot)) {
+        (Ok(output), Ok(())) => Ok(output),
+        (Ok(_), Err(payload)) | (Err(payload), _) => Err(payload),
+    })
 }
 
 /// Drops the future in `slot`, catching a panic from its destructor.
@@ -237,10 +248,10 @@ impl<F: Future> Future for Task<F> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut this = self.project();
-        let Some(future) = this.future.as_mut().as_pin_mut() else {
+        let this = self.project();
+        if this.future.is_none() {
             return Poll::Ready(());
-        };
+        }
         {
             let mut state = this.shared.lock();
             match state.handle {
@@ -255,15 +266,9 @@ impl<F: Future> Future for Task<F> {
                 HandleState::Detached => {}
             }
         }
-        let polled = ready!(poll_catching(future, cx));
-        // Drop the future (and its timers) before reporting; a panic in its
-        // destructor is the task's outcome, unless the poll panicked first.
-        let dropped = drop_catching(this.future);
-        let result = match (polled, dropped) {
-            (Ok(output), Ok(())) => Ok(output),
-            (Ok(_), Err(payload)) | (Err(payload), _) => Err(JoinError(Repr::Panicked(payload))),
-        };
-        this.shared.complete(result);
+        let outcome = ready!(poll_task(this.future, cx));
+        this.shared
+            .complete(outcome.map_err(|payload| JoinError(Repr::Panicked(payload))));
         Poll::Ready(())
     }
 }

@@ -1,15 +1,20 @@
 //! The exercise's combinators: one random wait, and `n` of them at once.
 
-use core::future::{Future, poll_fn};
+use core::fmt;
+use core::future::{Future, Ready};
+use core::ops::Range;
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
 use core::time::Duration;
-use std::sync::Arc;
+use std::time::Instant;
 
-use futures::StreamExt;
+use futures::stream::{Stream, StreamExt};
+use pin_project_lite::pin_project;
 use rand::Rng;
 use rand::distr::Distribution;
 
-use crate::completed::no_work;
-use crate::engine::{Engine, Now, Waiters};
+use crate::completed::{NoWork, no_work};
+use crate::engine::{Engine, MakeWork, Now, Waiters};
 use crate::group::Mode;
 use crate::jitter::FullJitter;
 use crate::sleeper::Sleeper;
@@ -50,7 +55,7 @@ pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(10);
 /// let delay = sim.block_on(stagger::wait_random(&sim, Duration::from_millis(20)));
 /// assert!(delay <= Duration::from_millis(20));
 /// ```
-pub fn wait_random<S>(sleeper: &S, max_delay: Duration) -> impl Future<Output = Duration> + use<S>
+pub fn wait_random<S>(sleeper: &S, max_delay: Duration) -> WaitRandom<S::Sleep>
 where
     S: Sleeper + ?Sized,
 {
@@ -73,11 +78,7 @@ where
 /// let b = sim.block_on(stagger::wait_random_with(&sim, &mut StdRng::seed_from_u64(7), max));
 /// assert_eq!(a, b);
 /// ```
-pub fn wait_random_with<S, R>(
-    sleeper: &S,
-    rng: &mut R,
-    max_delay: Duration,
-) -> impl Future<Output = Duration> + use<S, R>
+pub fn wait_random_with<S, R>(sleeper: &S, rng: &mut R, max_delay: Duration) -> WaitRandom<S::Sleep>
 where
     S: Sleeper + ?Sized,
     R: Rng + ?Sized,
@@ -100,18 +101,16 @@ where
 /// let delay = sim.block_on(stagger::wait_random_from(&sim, &mut stagger::rand::rng(), EqualJitter::new(t)));
 /// assert!(t / 2 <= delay && delay <= t);
 /// ```
-pub fn wait_random_from<S, R, D>(
-    sleeper: &S,
-    rng: &mut R,
-    distribution: D,
-) -> impl Future<Output = Duration> + use<S, R, D>
+pub fn wait_random_from<S, R, D>(sleeper: &S, rng: &mut R, distribution: D) -> WaitRandom<S::Sleep>
 where
     S: Sleeper + ?Sized,
     R: Rng + ?Sized,
     D: Distribution<Duration>,
 {
     let delay = distribution.sample(rng);
-    Waiter::new(sleeper, sleeper.now(), delay, delay)
+    WaitRandom {
+        waiter: Waiter::new(sleeper, sleeper.now(), delay, delay),
+    }
 }
 
 /// Runs [`wait_random`] `n` times concurrently and returns the `n` delays in
@@ -144,11 +143,7 @@ where
 /// assert_eq!(delays.len(), 5);
 /// assert!(delays.is_sorted());
 /// ```
-pub fn wait_n<S>(
-    sleeper: &S,
-    n: usize,
-    max_delay: Duration,
-) -> impl Future<Output = Vec<Duration>> + use<S>
+pub fn wait_n<S>(sleeper: &S, n: usize, max_delay: Duration) -> WaitN<S::Sleep>
 where
     S: Sleeper + ?Sized,
 {
@@ -173,12 +168,7 @@ where
 /// let run = || sim.block_on(stagger::wait_n_with(&sim, &mut StdRng::seed_from_u64(7), 4, max));
 /// assert_eq!(run(), run());
 /// ```
-pub fn wait_n_with<S, R>(
-    sleeper: &S,
-    rng: &mut R,
-    n: usize,
-    max_delay: Duration,
-) -> impl Future<Output = Vec<Duration>> + use<S, R>
+pub fn wait_n_with<S, R>(sleeper: &S, rng: &mut R, n: usize, max_delay: Duration) -> WaitN<S::Sleep>
 where
     S: Sleeper + ?Sized,
     R: Rng + ?Sized,
@@ -203,12 +193,7 @@ where
 /// assert!(delays.is_sorted() && delays.iter().all(|&d| base <= d && d <= cap));
 /// # Ok::<(), stagger::jitter::JitterError>(())
 /// ```
-pub fn wait_n_from<S, R, D>(
-    sleeper: &S,
-    rng: &mut R,
-    n: usize,
-    distribution: D,
-) -> impl Future<Output = Vec<Duration>> + use<S, R, D>
+pub fn wait_n_from<S, R, D>(sleeper: &S, rng: &mut R, n: usize, distribution: D) -> WaitN<S::Sleep>
 where
     S: Sleeper + ?Sized,
     R: Rng + ?Sized,
@@ -217,10 +202,9 @@ where
     let start = sleeper.now();
     let delays = draw(rng, n, &distribution);
     let entries = delays.iter().map(|&delay| (delay, ()));
-    let mut waiters = Staggered::new(Waiters::new(sleeper, start, entries), no_work);
-    async move {
-        while waiters.next().await.is_some() {}
-        delays
+    WaitN {
+        waiters: Staggered::new(Waiters::new(sleeper, start, entries), no_work),
+        delays: Some(delays),
     }
 }
 
@@ -276,8 +260,62 @@ where
     R: Spawn + Sleeper + ?Sized,
     R::Sleep: Send + 'static,
 {
-    let delay = FullJitter::new(max_delay).sample(&mut rand::rng());
-    rt.spawn(Waiter::new(rt, rt.now(), delay, delay))
+    task_wait_random_with(rt, &mut rand::rng(), max_delay)
+}
+
+/// [`task_wait_random`] with the caller's random number generator: the
+/// delay is drawn before the task is spawned.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::rand::SeedableRng;
+/// use stagger::rand::rngs::StdRng;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let max = Duration::from_secs(1);
+/// let spawned = sim.block_on(async {
+///     stagger::task_wait_random_with(&sim, &mut StdRng::seed_from_u64(9), max).await
+/// });
+/// let inline = sim.block_on(stagger::wait_random_with(&sim, &mut StdRng::seed_from_u64(9), max));
+/// assert_eq!(spawned, inline);
+/// ```
+pub fn task_wait_random_with<R, G>(rt: &R, rng: &mut G, max_delay: Duration) -> JoinHandle<Duration>
+where
+    R: Spawn + Sleeper + ?Sized,
+    R::Sleep: Send + 'static,
+    G: Rng + ?Sized,
+{
+    task_wait_random_from(rt, rng, FullJitter::new(max_delay))
+}
+
+/// [`task_wait_random`] with the delay drawn from any distribution, such as
+/// the strategies in [`jitter`](crate::jitter).
+///
+/// # Examples
+///
+/// ```
+/// use stagger::jitter::EqualJitter;
+/// use stagger::prelude::*;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let t = Duration::from_secs(2);
+/// let delay = sim.block_on(async {
+///     stagger::task_wait_random_from(&sim, &mut stagger::rand::rng(), EqualJitter::new(t)).await
+/// });
+/// assert!(t / 2 <= delay && delay <= t);
+/// ```
+pub fn task_wait_random_from<R, G, D>(rt: &R, rng: &mut G, distribution: D) -> JoinHandle<Duration>
+where
+    R: Spawn + Sleeper + ?Sized,
+    R::Sleep: Send + 'static,
+    G: Rng + ?Sized,
+    D: Distribution<Duration>,
+{
+    rt.spawn(wait_random_from(rt, rng, distribution))
 }
 
 /// [`wait_n`] over spawned tasks: spawns `n` [`task_wait_random`]-style tasks
@@ -294,8 +332,8 @@ where
 ///
 /// # Panics
 ///
-/// Panics where [`Spawn::spawn`] does, and at once if `n` delays cannot be
-/// allocated.
+/// Panics where [`Spawn::spawn`] does, at once if `n` delays cannot be
+/// allocated, and if the runtime drops a task unfinished (it shut down).
 ///
 /// # Examples
 ///
@@ -308,11 +346,7 @@ where
 /// assert_eq!(delays.len(), 5);
 /// assert!(delays.is_sorted());
 /// ```
-pub fn task_wait_n<R>(
-    rt: &R,
-    n: usize,
-    max_delay: Duration,
-) -> impl Future<Output = Vec<Duration>> + use<R>
+pub fn task_wait_n<R>(rt: &R, n: usize, max_delay: Duration) -> TaskWaitN<R>
 where
     R: Spawn + Sleeper + Clone,
     R::Sleep: Send + 'static,
@@ -337,12 +371,7 @@ where
 /// let inline = sim.block_on(stagger::wait_n_with(&sim, &mut StdRng::seed_from_u64(3), 4, max));
 /// assert_eq!(spawned, inline);
 /// ```
-pub fn task_wait_n_with<R, G>(
-    rt: &R,
-    rng: &mut G,
-    n: usize,
-    max_delay: Duration,
-) -> impl Future<Output = Vec<Duration>> + use<R, G>
+pub fn task_wait_n_with<R, G>(rt: &R, rng: &mut G, n: usize, max_delay: Duration) -> TaskWaitN<R>
 where
     R: Spawn + Sleeper + Clone,
     R::Sleep: Send + 'static,
@@ -366,12 +395,7 @@ where
 /// let delays = sim.block_on(stagger::task_wait_n_from(&sim, &mut stagger::rand::rng(), 3, FullJitter::new(max)));
 /// assert_eq!(delays.len(), 3);
 /// ```
-pub fn task_wait_n_from<R, G, D>(
-    rt: &R,
-    rng: &mut G,
-    n: usize,
-    distribution: D,
-) -> impl Future<Output = Vec<Duration>> + use<R, G, D>
+pub fn task_wait_n_from<R, G, D>(rt: &R, rng: &mut G, n: usize, distribution: D) -> TaskWaitN<R>
 where
     R: Spawn + Sleeper + Clone,
     R::Sleep: Send + 'static,
@@ -379,19 +403,170 @@ where
     D: Distribution<Duration>,
 {
     let start = rt.now();
-    let delays = Arc::new(draw(rng, n, &distribution));
+    let delays = draw(rng, n, &distribution);
     // Each task is a waiter: `wait_n` over spawned tasks. They are all due
     // at once, and spawned at the first poll.
-    let (sleeper, shared) = (rt.clone(), Arc::clone(&delays));
-    let waiter = move |i: usize| Waiter::new(&sleeper, start, shared[i], ());
-    let mut tasks = Engine::new(
-        Now::new(0..n),
-        waiter,
-        Spawned::new(rt.clone(), n, Mode::Count),
-    );
-    async move {
-        while poll_fn(|cx| tasks.poll_next(cx)).await.is_some() {}
-        drop(tasks);
-        Arc::try_unwrap(delays).unwrap_or_else(|delays| delays.to_vec())
+    let waiters = MakeWaiter {
+        sleeper: rt.clone(),
+        start,
+        delays,
+    };
+    TaskWaitN {
+        tasks: Engine::new(
+            Now::new(0..n),
+            waiters,
+            Spawned::new(rt.clone(), n, Mode::Count),
+        ),
+    }
+}
+
+// ===== the futures =====
+
+pin_project! {
+    /// Future for the [`wait_random`] function (and its `_with` and `_from`
+    /// forms): the drawn delay, once it has elapsed.
+    ///
+    /// It holds only the sleep: whatever generator or distribution drew the
+    /// delay, it is `'static` (and `Send`) if the sleep is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stagger::prelude::*;
+    /// use stagger::sim::{Sim, SimSleep};
+    ///
+    /// let sim = Sim::new();
+    /// let wait: stagger::WaitRandom<SimSleep> = stagger::wait_random(&sim, Duration::from_secs(1));
+    /// assert!(sim.block_on(wait) <= Duration::from_secs(1));
+    /// ```
+    #[must_use = "futures do nothing unless polled"]
+    pub struct WaitRandom<Sl> {
+        #[pin]
+        waiter: Waiter<Sl, Duration>,
+    }
+}
+
+impl<Sl: Future<Output = ()>> Future for WaitRandom<Sl> {
+    type Output = Duration;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Duration> {
+        self.project().waiter.poll(cx)
+    }
+}
+
+impl<Sl> fmt::Debug for WaitRandom<Sl> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitRandom").finish_non_exhaustive()
+    }
+}
+
+/// Future for the [`wait_n`] function (and its `_with` and `_from` forms):
+/// the `n` drawn delays, ascending, once every waiter has finished.
+///
+/// It holds the waiters and the delays: whatever generator or distribution
+/// drew them, it is `'static` (and `Send`) if the sleeps are.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::sim::{Sim, SimSleep};
+///
+/// let sim = Sim::new();
+/// let jitter = stagger::jitter::DecorrelatedJitter::new(Duration::from_millis(1), Duration::from_secs(1))?;
+/// // A borrowed distribution, a borrowed generator: the future borrows neither.
+/// let wait: stagger::WaitN<SimSleep> = stagger::wait_n_from(&sim, &mut stagger::rand::rng(), 3, &jitter);
+/// drop(jitter);
+/// assert_eq!(sim.block_on(wait).len(), 3);
+/// # Ok::<(), stagger::jitter::JitterError>(())
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitN<Sl> {
+    waiters: Staggered<Sl, (), NoWork, Ready<()>>,
+    // `None` once returned.
+    delays: Option<Vec<Duration>>,
+}
+
+// The waiters are boxed in their `FuturesUnordered`.
+impl<Sl> Unpin for WaitN<Sl> {}
+
+impl<Sl: Future<Output = ()>> Future for WaitN<Sl> {
+    type Output = Vec<Duration>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<Duration>> {
+        // Only counting: the delays were sorted when drawn.
+        while ready!(self.waiters.poll_next_unpin(cx)).is_some() {}
+        Poll::Ready(self.delays.take().expect("WaitN polled after it completed"))
+    }
+}
+
+impl<Sl: Future<Output = ()>> fmt::Debug for WaitN<Sl> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitN")
+            .field("pending", &self.waiters.size_hint().0)
+            .finish()
+    }
+}
+
+/// Future for the [`task_wait_n`] function (and its `_with` and `_from`
+/// forms): the `n` drawn delays, ascending, once every task has finished.
+///
+/// It owns a clone of the runtime and the delays, and borrows nothing.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::prelude::*;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let wait: stagger::TaskWaitN<Sim> = stagger::task_wait_n(&sim, 3, Duration::from_secs(1));
+/// assert_eq!(sim.block_on(wait).len(), 3);
+/// ```
+#[must_use = "futures do nothing unless polled; dropping this one cancels its tasks"]
+pub struct TaskWaitN<R: Spawn + Sleeper> {
+    tasks: Engine<Now<Range<usize>>, MakeWaiter<R>, Waiting<R>>,
+}
+
+/// Where a [`TaskWaitN`]'s waiters run: a task each.
+type Waiting<R> = Spawned<R, (usize, Duration), ()>;
+
+/// Makes the `i`-th task of a [`TaskWaitN`]: a waiter on the `i`-th delay.
+struct MakeWaiter<R> {
+    sleeper: R,
+    start: Instant,
+    /// Sorted: the result.
+    delays: Vec<Duration>,
+}
+
+impl<R: Sleeper> MakeWork<usize> for MakeWaiter<R> {
+    type Work = Waiter<R::Sleep, ()>;
+
+    fn make(&mut self, i: usize) -> Self::Work {
+        Waiter::new(&self.sleeper, self.start, self.delays[i], ())
+    }
+}
+
+// Nothing in it is pinned: the tasks are the runtime's.
+impl<R: Spawn + Sleeper> Unpin for TaskWaitN<R> {}
+
+impl<R> Future for TaskWaitN<R>
+where
+    R: Spawn + Sleeper,
+    R::Sleep: Send + 'static,
+{
+    type Output = Vec<Duration>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<Duration>> {
+        while ready!(self.tasks.poll_next(cx)).is_some() {}
+        Poll::Ready(core::mem::take(&mut self.tasks.make_mut().delays))
+    }
+}
+
+impl<R: Spawn + Sleeper> fmt::Debug for TaskWaitN<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskWaitN")
+            .field("in_flight", &self.tasks.work().in_flight())
+            .finish()
     }
 }

@@ -271,3 +271,22 @@ fn a_failed_spawn_leaves_the_stream_consistent() {
     }
     assert_eq!(panics, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn futures_borrow_neither_generator_nor_distribution() {
+    // A borrowed, local distribution and generator: the futures own what
+    // they need, so they spawn.
+    let jitter = stagger::jitter::DecorrelatedJitter::new(
+        Duration::from_millis(1),
+        Duration::from_millis(5),
+    )
+    .unwrap();
+    let mut rng = stagger::rand::rng();
+    let one = tokio::spawn(stagger::wait_random_from(&Tokio, &mut rng, &jitter));
+    let many = tokio::spawn(stagger::wait_n_from(&Tokio, &mut rng, 6, &jitter));
+    let tasks = tokio::spawn(stagger::task_wait_n_from(&Tokio, &mut rng, 6, &jitter));
+    drop((jitter, rng));
+    assert!(one.await.unwrap() <= Duration::from_millis(5));
+    assert_eq!(many.await.unwrap().len(), 6);
+    assert_eq!(tasks.await.unwrap().len(), 6);
+}

@@ -91,7 +91,8 @@ impl<T> Completed<T> {
 ///
 /// If a request panics, the others are cancelled, no further tick fires, and
 /// the panic resumes in the task polling the stream; the stream then ends.
-/// Spawning panics where [`Spawn::spawn`] does.
+/// Spawning panics where [`Spawn::spawn`] does, and the stream panics if the
+/// runtime drops a request unfinished (it shut down).
 ///
 /// # Examples
 ///

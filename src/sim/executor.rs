@@ -1,6 +1,8 @@
-//! The executor behind [`Sim`](super::Sim): one first-in, first-out run queue
+//! The executor behind [`Sim`](super::Sim): a first-in, first-out run queue
 //! on the thread that calls `block_on`, and virtual time that advances only
-//! when that queue is empty.
+//! when nothing is queued. Wakes on that thread join its queue at once;
+//! wakes from other threads wait in the simulation's shared queue, which
+//! joins behind it when it runs dry.
 //!
 //! Every task (and the `block_on` future) is woken by pushing it onto the
 //! queue at most once: its `queued` flag is set by the first wake and cleared

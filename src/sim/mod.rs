@@ -34,8 +34,9 @@
 //!   calls). A deadline already reached fires at the first poll; a deadline
 //!   an `Instant` cannot hold never fires.
 //! - **Tasks**: the future passed to `block_on` and every spawned task run
-//!   on the calling thread from one first-in, first-out queue, in the order
-//!   they were woken. `block_on` returns as soon as its future completes;
+//!   on the calling thread from a first-in, first-out queue, in the order
+//!   they were woken (or spawned); tasks woken from another thread join the
+//!   queue when what this thread woke has run. `block_on` returns as soon as its future completes;
 //!   spawned tasks still pending stay with the `Sim` and continue at the next
 //!   `block_on`.
 //! - **Deadlock**: if the future passed to `block_on` waits, no task can run
