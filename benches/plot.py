@@ -7,7 +7,7 @@ estimate of every ``<criterion>/**/new/estimates.json`` whose sibling
 optionally, the JSON lines ``benches/python/bench.py`` prints. Then
 
 - writes an SVG plot (default ``benches/overhead.svg``): the time per waiter
-  against n, both on log scales, at max_delay = 0, one line per backend and
+  against n, both on log scales, at max_delay = 10 ms (``--plot-max-ms``), one line per backend and
   contender: stagger wait_n, stagger task_wait_n, the best hand-written
   baseline of each backend, and Python asyncio's wait_n / task_wait_n;
 - prints a Markdown table to stdout: every cell (backend, max_delay, n) with
@@ -103,10 +103,13 @@ def read_python(path: str) -> dict:
     return cells
 
 
-def best_hand(funcs: dict, only=None):
-    """(name, median_ns) of the fastest hand-written baseline, or None."""
+def best_hand(funcs: dict, only=None, work=False):
+    """(name, median_ns) of the fastest hand-written baseline, or None:
+    among the wait_n baselines, or with ``work`` the staggered-work ones
+    (``hand_*_work``)."""
     hands = [(t, name) for name, t in funcs.items()
-             if name.startswith('hand_') and (only is None or name in only)]
+             if name.startswith('hand_') and name.endswith('_work') == work
+             and (only is None or name in only)]
     if not hands:
         return None
     t, name = min(hands)
@@ -176,16 +179,59 @@ def table(cells: dict, python: dict) -> str:
     return '\n'.join(out)
 
 
-def series(cells: dict, python: dict):
-    """The plot's lines at max_delay = 0: (label, backend, style, points),
+WORK = ('stagger_staggered', 'stagger_task_staggered')
+# Hand-written staggered work that spawns a task per item.
+SPAWNED_WORK = ('hand_join_set_work', 'hand_spawned_work')
+
+
+def work_table(cells: dict) -> str:
+    """staggered / task_staggered against the hand-written "sleep until
+    start + delay, then work", inline (a FuturesUnordered) and spawned."""
+    head = ['backend', 'max_delay', 'n', 'stagger staggered', 'hand inline',
+            'staggered ÷ hand', 'stagger task_staggered', 'hand spawned',
+            'task_staggered ÷ hand']
+    rows = []
+    for (backend, max_ms, n) in sorted(
+            cells, key=lambda k: (backend_order(k[0]), k[1], k[2])):
+        funcs = cells[(backend, max_ms, n)]
+        inline, spawned = (funcs.get(name) for name in WORK)
+        if inline is None and spawned is None:
+            continue
+        hand = funcs.get('hand_fu_work')
+        hand_spawned = best_hand(funcs, SPAWNED_WORK, work=True)
+        rows.append([
+            backend, ms_label(max_ms), f'{n:,}', fmt_time(inline),
+            fmt_time(hand), fmt_ratio(inline, hand), fmt_time(spawned),
+            (f'{fmt_time(hand_spawned[1])} ({hand_spawned[0]})'
+             if hand_spawned else '—'),
+            fmt_ratio(spawned, hand_spawned and hand_spawned[1]),
+        ])
+    right = {2, 3, 4, 5, 6, 8}
+    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+
+    def line(cols):
+        cells = [c.rjust(w) if i in right else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(cols, widths))]
+        return '| ' + ' | '.join(cells) + ' |'
+
+    rule = ['-' * (w - 1) + (':' if i in right else '-')
+            for i, w in enumerate(widths)]
+    out = [line(head), '| ' + ' | '.join(rule) + ' |']
+    out += [line(r) for r in rows]
+    return '\n'.join(out)
+
+
+def series(cells: dict, python: dict, max_ms: float):
+    """The plot's lines at ``max_ms``: (label, backend, style, points),
     points being (n, ns per waiter, tooltip)."""
     out = []
-    backends = sorted({b for (b, m, _) in cells if m == 0}, key=backend_order)
+    backends = sorted({b for (b, m, _) in cells if m == max_ms},
+                      key=backend_order)
     for backend in backends:
-        ns = sorted(n for (b, m, n) in cells if b == backend and m == 0)
+        ns = sorted(n for (b, m, n) in cells if b == backend and m == max_ms)
         lines = {'wait_n': [], 'task_wait_n': [], 'hand': []}
         for n in ns:
-            funcs = cells[(backend, 0.0, n)]
+            funcs = cells[(backend, max_ms, n)]
             for style, name in zip(('wait_n', 'task_wait_n'), STAGGER):
                 if name in funcs:
                     lines[style].append(
@@ -203,7 +249,7 @@ def series(cells: dict, python: dict):
     for func in ('wait_n', 'task_wait_n'):
         points = [(n, funcs[func] / n, f'{PYTHON} {func} n={n}')
                   for (m, n), funcs in sorted(python.items())
-                  if m == 0 and func in funcs]
+                  if m == max_ms and func in funcs]
         if points:
             out.append((f'Python asyncio: {func}', PYTHON, func, points))
     return out
@@ -245,7 +291,7 @@ def marker(shape: str, x: float, y: float, color: str, tip: str = '') -> str:
             f'{title}</circle>')
 
 
-def svg(lines) -> str:
+def svg(lines, max_ms: float) -> str:
     width, height = 1000, 620
     left, right, top, bottom = 90, 300, 50, 70
     pw, ph = width - left - right, height - top - bottom
@@ -267,7 +313,7 @@ def svg(lines) -> str:
         'font-family="sans-serif" font-size="12">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
         f'<text x="{left + pw / 2}" y="28" text-anchor="middle" '
-        'font-size="16">wait_n: per-waiter overhead at max_delay = 0 '
+        f'font-size="16">wait_n: time per waiter at max_delay = {ms_label(max_ms)} '
         '(median time per call ÷ n)</text>',
     ]
     if any(backend.startswith('tokio') for _, backend, _, _ in lines):
@@ -345,6 +391,10 @@ def main() -> int:
     parser.add_argument('--svg', default=os.path.join(REPO, 'benches',
                                                       'overhead.svg'),
                         help='where to write the plot [default: %(default)s]')
+    parser.add_argument('--plot-max-ms', type=float, default=10.0,
+                        help='the max_delay the plot shows (stagger skips '
+                             'the timer of a zero delay, so at 0 ms it '
+                             'does no timer work) [default: %(default)s]')
     args = parser.parse_args()
 
     if not os.path.isdir(args.criterion):
@@ -360,13 +410,16 @@ def main() -> int:
         return 1
 
     print(table(cells, python))
-    lines = series(cells, python)
+    print()
+    print(work_table(cells))
+    lines = series(cells, python, args.plot_max_ms)
     if lines:
         with open(args.svg, 'w') as f:
-            f.write(svg(lines))
+            f.write(svg(lines, args.plot_max_ms))
         print(f'plot.py: wrote {args.svg}', file=sys.stderr)
     else:
-        print('plot.py: no max_delay = 0 results; no plot', file=sys.stderr)
+        print(f'plot.py: no max_delay = {ms_label(args.plot_max_ms)} '
+              'results; no plot', file=sys.stderr)
     return 0
 
 

@@ -16,4 +16,4 @@ pub use self::async_std::AsyncStd;
 #[cfg(feature = "smol")]
 pub use self::smol::{Smol, SmolExecutor, SmolTask};
 #[cfg(feature = "tokio")]
-pub use self::tokio::{Tokio, TokioHandle, TokioSleep};
+pub use self::tokio::{Tokio, TokioHandle, TokioHandleSleep, TokioSleep};

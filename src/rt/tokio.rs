@@ -196,14 +196,14 @@ impl From<Handle> for TokioHandle {
 }
 
 impl Sleeper for TokioHandle {
-    type Sleep = TokioSleep;
+    type Sleep = TokioHandleSleep;
 
-    fn sleep(&self, dur: Duration) -> TokioSleep {
-        TokioSleep::on(Some(self.0.clone()), self.instant().checked_add(dur))
+    fn sleep(&self, dur: Duration) -> TokioHandleSleep {
+        self.bind(self.instant().checked_add(dur))
     }
 
-    fn sleep_until(&self, deadline: std::time::Instant) -> TokioSleep {
-        TokioSleep::on(Some(self.0.clone()), Some(Instant::from_std(deadline)))
+    fn sleep_until(&self, deadline: std::time::Instant) -> TokioHandleSleep {
+        self.bind(Some(Instant::from_std(deadline)))
     }
 
     fn now(&self) -> std::time::Instant {
@@ -212,6 +212,13 @@ impl Sleeper for TokioHandle {
 }
 
 impl TokioHandle {
+    fn bind(&self, deadline: Option<Instant>) -> TokioHandleSleep {
+        TokioHandleSleep {
+            handle: self.0.clone(),
+            sleep: TokioSleep::new(deadline),
+        }
+    }
+
     /// The runtime's clock: its own paused time included.
     fn instant(&self) -> Instant {
         let _inside = self.0.enter();
@@ -253,8 +260,7 @@ impl Runtime for TokioHandle {
 }
 
 pin_project! {
-    /// Future returned by the [`Sleeper`] methods of [`Tokio`] and
-    /// [`TokioHandle`].
+    /// Future returned by [`Tokio`]'s [`Sleeper`] methods.
     ///
     /// The deadline is fixed at creation, but tokio's timer is only armed at
     /// the first poll, so a `TokioSleep` can be created outside a runtime and
@@ -273,10 +279,6 @@ pin_project! {
     /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct TokioSleep {
-        // `None`: past what `Instant` can hold, so it never fires.
-        deadline: Option<Instant>,
-        // The runtime whose timer it arms on; the ambient one if `None`.
-        handle: Option<Handle>,
         #[pin]
         timer: Timer,
     }
@@ -285,35 +287,38 @@ pin_project! {
 pin_project! {
     #[project = TimerProj]
     enum Timer {
-        Idle,
+        // Not polled yet. `None`: past what `Instant` can hold, so it never
+        // fires.
+        Idle { deadline: Option<Instant> },
         Armed { #[pin] sleep: Unconstrained<Sleep> },
     }
 }
 
 impl TokioSleep {
     fn new(deadline: Option<Instant>) -> Self {
-        TokioSleep::on(None, deadline)
+        TokioSleep {
+            timer: Timer::Idle {
+                // tokio rounds every deadline up to its next millisecond,
+                // and panics if that overflows `Instant`: such a deadline is
+                // as unreachable as one past `Instant`'s range.
+                deadline: deadline.filter(|at| at.checked_add(Duration::from_millis(1)).is_some()),
+            },
+        }
     }
 
-    fn on(handle: Option<Handle>, deadline: Option<Instant>) -> Self {
-        TokioSleep {
-            handle,
-            // tokio rounds every deadline up to its next millisecond, and
-            // panics if that overflows `Instant`: such a deadline is as
-            // unreachable as one past `Instant`'s range.
-            deadline: deadline.filter(|at| at.checked_add(Duration::from_millis(1)).is_some()),
-            timer: Timer::Idle,
-        }
+    fn is_armed(&self) -> bool {
+        matches!(self.timer, Timer::Armed { .. })
     }
 }
 
 impl fmt::Debug for TokioSleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokioSleep")
-            .field("deadline", &self.deadline)
-            .field("bound", &self.handle.is_some())
-            .field("armed", &matches!(self.timer, Timer::Armed { .. }))
-            .finish()
+        let mut debug = f.debug_struct("TokioSleep");
+        match &self.timer {
+            Timer::Idle { deadline } => debug.field("deadline", deadline),
+            Timer::Armed { .. } => debug.field("armed", &true),
+        };
+        debug.finish()
     }
 }
 
@@ -321,22 +326,61 @@ impl Future for TokioSleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        let mut timer = this.timer;
+        let mut timer = self.project().timer;
         loop {
             match timer.as_mut().project() {
                 TimerProj::Armed { sleep } => return sleep.poll(cx),
-                TimerProj::Idle => match *this.deadline {
-                    None => return Poll::Pending,
-                    Some(deadline) => {
-                        // tokio's sleep binds to the runtime it is made in.
-                        let _inside = this.handle.as_ref().map(Handle::enter);
-                        timer.set(Timer::Armed {
-                            sleep: unconstrained(::tokio::time::sleep_until(deadline)),
-                        });
-                    }
-                },
+                TimerProj::Idle { deadline: None } => return Poll::Pending,
+                TimerProj::Idle {
+                    deadline: Some(deadline),
+                } => {
+                    let sleep = unconstrained(::tokio::time::sleep_until(*deadline));
+                    timer.set(Timer::Armed { sleep });
+                }
             }
         }
+    }
+}
+
+pin_project! {
+    /// Future returned by [`TokioHandle`]'s [`Sleeper`] methods: a
+    /// [`TokioSleep`] armed on the handle's runtime, wherever it is polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stagger::prelude::*;
+    /// use stagger::rt::{TokioHandle, TokioHandleSleep};
+    ///
+    /// let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    /// let rt = TokioHandle::new(runtime.handle().clone());
+    /// let sleep: TokioHandleSleep = rt.sleep(Duration::from_millis(1));
+    /// futures::executor::block_on(sleep); // not a tokio thread
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use = "futures do nothing unless polled"]
+    pub struct TokioHandleSleep {
+        handle: Handle,
+        #[pin]
+        sleep: TokioSleep,
+    }
+}
+
+impl Future for TokioHandleSleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        // tokio's sleep binds to the runtime it is made in: its first poll.
+        let _inside = (!this.sleep.is_armed()).then(|| this.handle.enter());
+        this.sleep.poll(cx)
+    }
+}
+
+impl fmt::Debug for TokioHandleSleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TokioHandleSleep")
+            .field(&self.sleep)
+            .finish()
     }
 }
