@@ -223,7 +223,7 @@ fn run_cell(cell: &str, n: usize, max: Duration) -> ExitCode {
         #[cfg(feature = "async-std")]
         "async-std/hand spawned" => {
             use stagger::rt::AsyncStd;
-            async_std::task::block_on(timed(&AsyncStd, || hand::spawned::<hand::AsyncStd>(pre())))
+            async_std::task::block_on(timed(&AsyncStd, || hand::spawned::<AsyncStd>(pre())))
         }
         #[cfg(feature = "smol")]
         "smol/stagger wait_n" => {
@@ -247,7 +247,7 @@ fn run_cell(cell: &str, n: usize, max: Duration) -> ExitCode {
         #[cfg(feature = "smol")]
         "smol/hand spawned" => {
             use stagger::rt::Smol;
-            smol::block_on(timed(&Smol, || hand::spawned::<hand::Smol>(pre())))
+            smol::block_on(timed(&Smol, || hand::spawned::<Smol>(pre())))
         }
         "sim/stagger wait_n" => {
             let sim = Sim::new();

@@ -1,5 +1,6 @@
-//! The overhead of `wait_n` and `task_wait_n` on every backend, next to the
-//! fastest code an expert would write by hand on the same runtime.
+//! The overhead of `wait_n`, `task_wait_n`, `staggered` and
+//! `task_staggered` on every backend, next to the fastest code an expert
+//! would write by hand on the same runtime.
 //!
 //! ```text
 //! cargo bench --all-features --bench wait_n
@@ -16,24 +17,35 @@
 //! - `max_delay`: `0ms` (every delay zero: pure overhead) and `10ms`;
 //! - n = 100, 10 000, 100 000 and 1 000 000 (the benchmark's parameter).
 //!
-//! In each group, function ids `stagger_wait_n` and `stagger_task_wait_n`
-//! run next to the hand-written baselines of `support/hand.rs`, `hand_<name>`:
-//! `hand_unconstrained_fu` and `hand_join_set` on tokio, `hand_fu_timer` and
-//! `hand_spawned` on async-std and smol. `benches/plot.py` reads the medians
+//! In each group, function ids `stagger_wait_n`, `stagger_task_wait_n`,
+//! `stagger_staggered` and `stagger_task_staggered` run next to the
+//! hand-written baselines of `support/hand.rs`, `hand_<name>`:
+//!
+//! - against `wait_n` and `task_wait_n` (sorted delays):
+//!   `hand_unconstrained_fu` and `hand_join_set` on tokio, `hand_fu_timer`
+//!   and `hand_spawned` on async-std and smol;
+//! - against `staggered` and `task_staggered` (a small async `work(index)`
+//!   after each delay, results in completion order): `hand_fu_work` (sleep
+//!   then work, inline, in one `FuturesUnordered`; on Sim too, through
+//!   stagger's own `Sleeper`) and `hand_join_set_work` / `hand_spawned_work`
+//!   (a spawned task per item that sleeps then works).
+//!
+//! `benches/plot.py` reads the medians
 //! (`target/criterion/**/new/estimates.json`) and reports stagger ÷ the best
-//! of them for every cell. Sim has no hand-written counterpart: no other
-//! executor runs in virtual time, so its group holds stagger alone.
+//! like-for-like hand-written code for every cell. Sim has no hand-written
+//! counterpart for the sorted fan-outs: no other executor runs in virtual
+//! time.
 //!
 //! Every contender draws its `n` uniform delays in `[0, max_delay]` with
 //! `rand::rng()` inside the timed call, as stagger does; every contender
-//! reads one start instant before drawing, sleeps each waiter until
-//! `start + delay`, collects the delays into a `Vec` and sorts it. All the
-//! contenders of a group run at one `n` before any runs at the next, so the
-//! cells a ratio compares are measured seconds apart, not minutes. Everything
-//! runs inside one runtime per backend (`block_on` on it; the global
-//! executors on async-std and smol), the way a program that already lives on
-//! that runtime calls stagger; `Tokio.block_on`, which builds a runtime per
-//! call, is not benched.
+//! reads one start instant before drawing and sleeps each waiter until
+//! `start + delay`; the sorted contenders collect the delays into a `Vec` and
+//! sort it. All the contenders of a group run at one `n` before any runs at
+//! the next, so the cells a ratio compares are measured seconds apart, not
+//! minutes. Everything runs inside one runtime per backend (`block_on` on it;
+//! the global executors on async-std and smol), the way a program that
+//! already lives on that runtime calls stagger; `Tokio.block_on`, which builds
+//! a runtime per call, is not benched.
 //!
 //! # Sampling
 //!
@@ -41,8 +53,9 @@
 //! for n = 1 000 000, criterion's minimum of 10 samples of one call each,
 //! after a one-call warm-up (criterion may warn that 10 samples do not fit
 //! its 1 s target: expected). Each contender's output is checked (length,
-//! order) once before it is timed. The full matrix (144 benchmarks) takes
-//! about 10 minutes on 2 idle cores, up to 15 on a busy machine.
+//! order) once before it is timed. The full matrix (296 benchmarks) takes
+//! about 40 minutes on 2 idle cores, longer on a busy machine; pass a filter
+//! such as `'wait_n/smol/10ms/'` to run one group.
 //!
 //! tokio rounds every deadline up to its 1 ms timer tick, so at `0ms` and
 //! small n its cells, hand-written ones included, measure that tick (about
@@ -104,9 +117,9 @@ fn benches(c: &mut Criterion) {
         tokio_groups(c, "tokio-mt2", &multi);
     }
     #[cfg(feature = "async-std")]
-    async_std_groups(c);
+    async_io_groups(c, "async-std", &stagger::rt::AsyncStd);
     #[cfg(feature = "smol")]
-    smol_groups(c);
+    async_io_groups(c, "smol", &stagger::rt::Smol);
     sim_groups(c);
 }
 
@@ -205,23 +218,79 @@ fn draw(n: usize, max: Duration) -> impl ExactSizeIterator<Item = Duration> {
     (0..n).map(move |_| uniform.sample(&mut rng))
 }
 
-/// `rt` is the runtime every contender runs in: stagger through
-/// `rt.block_on`, like the hand-written code, not `Tokio.block_on` (which
-/// builds a current-thread runtime per call).
+/// Where a group's contenders run: `block_on` of the runtime the group lives
+/// on, the same for stagger and the hand-written code.
+trait Host {
+    fn run<F: Future>(&self, future: F) -> F::Output;
+}
+
+/// A tokio runtime: everything runs through its own `block_on`, not
+/// `Tokio.block_on` (which builds a current-thread runtime per call).
+#[cfg(feature = "tokio")]
+struct OnTokio<'a>(&'a tokio::runtime::Runtime);
+
+#[cfg(feature = "tokio")]
+impl Host for OnTokio<'_> {
+    fn run<F: Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+}
+
+/// stagger's own backends run through their `Runtime::block_on`: the global
+/// executors on async-std and smol, the simulation itself for `Sim`.
+impl<R: Runtime> Host for R {
+    fn run<F: Future>(&self, future: F) -> F::Output {
+        self.block_on(future)
+    }
+}
+
+/// stagger's four fan-outs on backend `rt`, run by `host`.
+fn stagger_contenders<'a, H, R>(host: &'a H, rt: &'a R, max: Duration) -> Vec<Contender<'a>>
+where
+    H: Host,
+    R: Spawn + Sleeper + Clone,
+    R::Sleep: Send + 'static,
+{
+    vec![
+        (
+            "stagger_wait_n",
+            Box::new(move |n| host.run(stagger::wait_n(rt, n, max))),
+        ),
+        (
+            "stagger_task_wait_n",
+            Box::new(move |n| host.run(stagger::task_wait_n(rt, n, max))),
+        ),
+        (
+            "stagger_staggered",
+            Box::new(move |n| {
+                host.run(staggered_delays(stagger::staggered(
+                    rt,
+                    0..n,
+                    max,
+                    hand::work,
+                )))
+            }),
+        ),
+        (
+            "stagger_task_staggered",
+            Box::new(move |n| {
+                host.run(staggered_delays(stagger::task_staggered(
+                    rt,
+                    0..n,
+                    max,
+                    hand::work,
+                )))
+            }),
+        ),
+    ]
+}
+
 #[cfg(feature = "tokio")]
 fn tokio_groups(c: &mut Criterion, backend: &str, rt: &tokio::runtime::Runtime) {
-    use stagger::rt::Tokio;
-
+    let host = OnTokio(rt);
     for max in MAX_DELAYS {
-        let contenders: Vec<Contender<'_>> = vec![
-            (
-                "stagger_wait_n",
-                Box::new(move |n| rt.block_on(stagger::wait_n(&Tokio, n, max))),
-            ),
-            (
-                "stagger_task_wait_n",
-                Box::new(move |n| rt.block_on(stagger::task_wait_n(&Tokio, n, max))),
-            ),
+        let mut contenders = stagger_contenders(&host, &stagger::rt::Tokio, max);
+        let hand: [Contender<'_>; 4] = [
             (
                 "hand_unconstrained_fu",
                 Box::new(move |n| rt.block_on(hand::tokio_unconstrained_fu(draw(n, max)))),
@@ -229,28 +298,6 @@ fn tokio_groups(c: &mut Criterion, backend: &str, rt: &tokio::runtime::Runtime) 
             (
                 "hand_join_set",
                 Box::new(move |n| rt.block_on(hand::tokio_join_set(draw(n, max)))),
-            ),
-            (
-                "stagger_staggered",
-                Box::new(move |n| {
-                    rt.block_on(staggered_delays(stagger::staggered(
-                        &Tokio,
-                        0..n,
-                        max,
-                        hand::work,
-                    )))
-                }),
-            ),
-            (
-                "stagger_task_staggered",
-                Box::new(move |n| {
-                    rt.block_on(staggered_delays(stagger::task_staggered(
-                        &Tokio,
-                        0..n,
-                        max,
-                        hand::work,
-                    )))
-                }),
             ),
             (
                 "hand_fu_work",
@@ -261,172 +308,57 @@ fn tokio_groups(c: &mut Criterion, backend: &str, rt: &tokio::runtime::Runtime) 
                 Box::new(move |n| rt.block_on(hand::tokio_join_set_work(draw(n, max)))),
             ),
         ];
+        contenders.extend(hand);
         run_group(c, backend, max, contenders);
     }
 }
 
-#[cfg(feature = "async-std")]
-fn async_std_groups(c: &mut Criterion) {
-    use stagger::rt::AsyncStd;
-
+/// async-std and smol: both run async-io timers, so their hand-written code
+/// is the same but for the spawn function.
+#[cfg(any(feature = "async-std", feature = "smol"))]
+fn async_io_groups<R>(c: &mut Criterion, backend: &str, rt: &R)
+where
+    R: Runtime + Clone + hand::Spawner,
+    R::Sleep: Send + 'static,
+{
     for max in MAX_DELAYS {
-        let contenders: Vec<Contender<'_>> = vec![
-            (
-                "stagger_wait_n",
-                Box::new(move |n| AsyncStd.block_on(stagger::wait_n(&AsyncStd, n, max))),
-            ),
-            (
-                "stagger_task_wait_n",
-                Box::new(move |n| AsyncStd.block_on(stagger::task_wait_n(&AsyncStd, n, max))),
-            ),
+        let mut contenders = stagger_contenders(rt, rt, max);
+        let hand: [Contender<'_>; 4] = [
             (
                 "hand_fu_timer",
-                Box::new(move |n| async_std::task::block_on(hand::timers(draw(n, max)))),
+                Box::new(move |n| rt.run(hand::timers(draw(n, max)))),
             ),
             (
                 "hand_spawned",
-                Box::new(move |n| {
-                    async_std::task::block_on(hand::spawned::<hand::AsyncStd>(draw(n, max)))
-                }),
-            ),
-            (
-                "stagger_staggered",
-                Box::new(move |n| {
-                    AsyncStd.block_on(staggered_delays(stagger::staggered(
-                        &AsyncStd,
-                        0..n,
-                        max,
-                        hand::work,
-                    )))
-                }),
-            ),
-            (
-                "stagger_task_staggered",
-                Box::new(move |n| {
-                    AsyncStd.block_on(staggered_delays(stagger::task_staggered(
-                        &AsyncStd,
-                        0..n,
-                        max,
-                        hand::work,
-                    )))
-                }),
+                Box::new(move |n| rt.run(hand::spawned::<R>(draw(n, max)))),
             ),
             (
                 "hand_fu_work",
-                Box::new(move |n| async_std::task::block_on(hand::timers_work(draw(n, max)))),
+                Box::new(move |n| rt.run(hand::timers_work(draw(n, max)))),
             ),
             (
                 "hand_spawned_work",
-                Box::new(move |n| {
-                    async_std::task::block_on(hand::spawned_work::<hand::AsyncStd>(draw(n, max)))
-                }),
+                Box::new(move |n| rt.run(hand::spawned_work::<R>(draw(n, max)))),
             ),
         ];
-        run_group(c, "async-std", max, contenders);
+        contenders.extend(hand);
+        run_group(c, backend, max, contenders);
     }
 }
 
-#[cfg(feature = "smol")]
-fn smol_groups(c: &mut Criterion) {
-    use stagger::rt::Smol;
-
-    for max in MAX_DELAYS {
-        let contenders: Vec<Contender<'_>> = vec![
-            (
-                "stagger_wait_n",
-                Box::new(move |n| Smol.block_on(stagger::wait_n(&Smol, n, max))),
-            ),
-            (
-                "stagger_task_wait_n",
-                Box::new(move |n| Smol.block_on(stagger::task_wait_n(&Smol, n, max))),
-            ),
-            (
-                "hand_fu_timer",
-                Box::new(move |n| smol::block_on(hand::timers(draw(n, max)))),
-            ),
-            (
-                "hand_spawned",
-                Box::new(move |n| smol::block_on(hand::spawned::<hand::Smol>(draw(n, max)))),
-            ),
-            (
-                "stagger_staggered",
-                Box::new(move |n| {
-                    Smol.block_on(staggered_delays(stagger::staggered(
-                        &Smol,
-                        0..n,
-                        max,
-                        hand::work,
-                    )))
-                }),
-            ),
-            (
-                "stagger_task_staggered",
-                Box::new(move |n| {
-                    Smol.block_on(staggered_delays(stagger::task_staggered(
-                        &Smol,
-                        0..n,
-                        max,
-                        hand::work,
-                    )))
-                }),
-            ),
-            (
-                "hand_fu_work",
-                Box::new(move |n| smol::block_on(hand::timers_work(draw(n, max)))),
-            ),
-            (
-                "hand_spawned_work",
-                Box::new(move |n| smol::block_on(hand::spawned_work::<hand::Smol>(draw(n, max)))),
-            ),
-        ];
-        run_group(c, "smol", max, contenders);
-    }
-}
-
-/// Sim alone: no other executor runs in virtual time, so there is no
-/// hand-written equivalent to pair it with. Its cells measure the
-/// simulation's bookkeeping (timer queue, task queue, clock jumps); the
-/// `10ms` group costs no wall time for the delays themselves. One `Sim` per
-/// group, like one runtime per group elsewhere.
+/// Sim has no hand-written equivalent for the sorted fan-outs: no other
+/// executor runs in virtual time. Its cells measure the simulation's
+/// bookkeeping (timer queue, task queue, clock jumps); the `10ms` group costs
+/// no wall time for the delays themselves. One `Sim` per group, like one
+/// runtime per group elsewhere.
 fn sim_groups(c: &mut Criterion) {
     for max in MAX_DELAYS {
         let sim = Sim::new();
-        let contenders: Vec<Contender<'_>> = vec![
-            (
-                "stagger_wait_n",
-                Box::new(|n| sim.block_on(stagger::wait_n(&sim, n, max))),
-            ),
-            (
-                "stagger_task_wait_n",
-                Box::new(|n| sim.block_on(stagger::task_wait_n(&sim, n, max))),
-            ),
-            (
-                "stagger_staggered",
-                Box::new(|n| {
-                    sim.block_on(staggered_delays(stagger::staggered(
-                        &sim,
-                        0..n,
-                        max,
-                        hand::work,
-                    )))
-                }),
-            ),
-            (
-                "stagger_task_staggered",
-                Box::new(|n| {
-                    sim.block_on(staggered_delays(stagger::task_staggered(
-                        &sim,
-                        0..n,
-                        max,
-                        hand::work,
-                    )))
-                }),
-            ),
-            (
-                "hand_fu_work",
-                Box::new(|n| sim.block_on(hand::sleeper_fu_work(&sim, draw(n, max)))),
-            ),
-        ];
+        let mut contenders = stagger_contenders(&sim, &sim, max);
+        contenders.push((
+            "hand_fu_work",
+            Box::new(|n| sim.block_on(hand::sleeper_fu_work(&sim, draw(n, max)))),
+        ));
         run_group(c, "sim", max, contenders);
     }
 }

@@ -180,6 +180,41 @@ where
     }
 }
 
+/// Implements `Stream` and `FusedStream` for a public stream type over an
+/// [`Engine`] in its `engine` field: items are the engine's [`Done`]s passed
+/// through `map`, the size hint and termination are the engine's.
+macro_rules! engine_stream {
+    (impl<$($param:ident),*> $ty:ty => $item:ty, map $map:path; where $($bounds:tt)*) => {
+        impl<$($param),*> futures::stream::Stream for $ty
+        where
+            $($bounds)*
+        {
+            type Item = $item;
+
+            fn poll_next(
+                self: core::pin::Pin<&mut Self>,
+                cx: &mut core::task::Context<'_>,
+            ) -> core::task::Poll<Option<Self::Item>> {
+                self.get_mut().engine.poll_next(cx).map(|done| done.map($map))
+            }
+
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                self.engine.size_hint()
+            }
+        }
+
+        impl<$($param),*> futures::stream::FusedStream for $ty
+        where
+            $($bounds)*
+        {
+            fn is_terminated(&self) -> bool {
+                self.engine.is_done()
+            }
+        }
+    };
+}
+pub(crate) use engine_stream;
+
 /// How many items one call of [`Engine::poll_next`] starts at most.
 const BUDGET: usize = 256;
 

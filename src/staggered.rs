@@ -3,15 +3,12 @@
 
 use core::fmt;
 use core::future::Future;
-use core::pin::Pin;
-use core::task::{Context, Poll};
 use core::time::Duration;
 
-use futures::stream::{FusedStream, Stream};
 use rand::Rng;
 use rand::distr::Distribution;
 
-use crate::engine::{Due, Engine, Waiters};
+use crate::engine::{Due, Engine, Waiters, engine_stream};
 use crate::group::Mode;
 use crate::jitter::FullJitter;
 use crate::sleeper::Sleeper;
@@ -67,7 +64,7 @@ type Tag = (usize, Duration);
 /// `start + delay_i`. `f` is called for an item only once its delay has
 /// elapsed, never before, by the task that polls the stream, and its future
 /// is polled at once. The stream yields exactly one `Done` per item, in
-/// completion order; its [`size_hint`](Stream::size_hint) is exact. With no
+/// completion order; its [`size_hint`](futures::Stream::size_hint) is exact. With no
 /// items it ends at once.
 ///
 /// Work runs only while the stream is polled: a consumer that stops polling
@@ -236,7 +233,7 @@ where
 /// Stream for the [`staggered`] function: yields each item's [`Done`] as its
 /// work finishes.
 ///
-/// Its [`size_hint`](Stream::size_hint) is exact: the items not yet yielded.
+/// Its [`size_hint`](futures::Stream::size_hint) is exact: the items not yet yielded.
 ///
 /// # Examples
 ///
@@ -266,32 +263,12 @@ impl<Sl, I, F, Fut> Staggered<Sl, I, F, Fut> {
 // is only ever called.
 impl<Sl, I, F, Fut> Unpin for Staggered<Sl, I, F, Fut> {}
 
-impl<Sl, I, F, Fut> Stream for Staggered<Sl, I, F, Fut>
-where
-    Sl: Future<Output = ()>,
-    F: FnMut(I) -> Fut,
-    Fut: Future,
-{
-    type Item = Done<Fut::Output>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().engine.poll_next(cx)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.engine.size_hint()
-    }
-}
-
-impl<Sl, I, F, Fut> FusedStream for Staggered<Sl, I, F, Fut>
-where
-    Sl: Future<Output = ()>,
-    F: FnMut(I) -> Fut,
-    Fut: Future,
-{
-    fn is_terminated(&self) -> bool {
-        self.engine.is_done()
-    }
+engine_stream! {
+    impl<Sl, I, F, Fut> Staggered<Sl, I, F, Fut> => Done<Fut::Output>, map core::convert::identity;
+    where
+        Sl: Future<Output = ()>,
+        F: FnMut(I) -> Fut,
+        Fut: Future,
 }
 
 impl<Sl, I, F, Fut> fmt::Debug for Staggered<Sl, I, F, Fut>
@@ -316,7 +293,7 @@ where
 ///
 /// Everything else is as in [`staggered`]: one start and the delays drawn at
 /// the call, one [`Done`] per item in completion order, an exact
-/// [`size_hint`](Stream::size_hint). The stream owns a clone of `rt`: it
+/// [`size_hint`](futures::Stream::size_hint). The stream owns a clone of `rt`: it
 /// borrows nothing, so it can itself be moved into a task. The delays are
 /// timed by the polling task; the tasks run whether or not the stream is
 /// polled.
@@ -463,7 +440,7 @@ where
 /// Stream for the [`task_staggered`] function: yields each item's [`Done`]
 /// as its task finishes.
 ///
-/// Its [`size_hint`](Stream::size_hint) is exact: the items not yet yielded.
+/// Its [`size_hint`](futures::Stream::size_hint) is exact: the items not yet yielded.
 ///
 /// # Examples
 ///
@@ -488,34 +465,13 @@ type Tasks<R, Fut> = Spawned<R, Tag, <Fut as Future>::Output>;
 // `f` is only ever called.
 impl<R: Spawn + Sleeper, I, F, Fut: Future> Unpin for TaskStaggered<R, I, F, Fut> {}
 
-impl<R, I, F, Fut> Stream for TaskStaggered<R, I, F, Fut>
-where
-    R: Spawn + Sleeper,
-    F: FnMut(I) -> Fut,
-    Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
-{
-    type Item = Done<Fut::Output>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().engine.poll_next(cx)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.engine.size_hint()
-    }
-}
-
-impl<R, I, F, Fut> FusedStream for TaskStaggered<R, I, F, Fut>
-where
-    R: Spawn + Sleeper,
-    F: FnMut(I) -> Fut,
-    Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
-{
-    fn is_terminated(&self) -> bool {
-        self.engine.is_done()
-    }
+engine_stream! {
+    impl<R, I, F, Fut> TaskStaggered<R, I, F, Fut> => Done<Fut::Output>, map core::convert::identity;
+    where
+        R: Spawn + Sleeper,
+        F: FnMut(I) -> Fut,
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
 }
 
 impl<R, I, F, Fut> fmt::Debug for TaskStaggered<R, I, F, Fut>

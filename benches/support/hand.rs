@@ -131,10 +131,7 @@ pub trait Spawner {
 
 /// async-std's global executor.
 #[cfg(feature = "async-std")]
-pub struct AsyncStd;
-
-#[cfg(feature = "async-std")]
-impl Spawner for AsyncStd {
+impl Spawner for stagger::rt::AsyncStd {
     type Handle<T: Send + 'static> = async_std::task::JoinHandle<T>;
 
     fn spawn<F>(future: F) -> Self::Handle<F::Output>
@@ -148,10 +145,7 @@ impl Spawner for AsyncStd {
 
 /// smol's global executor.
 #[cfg(feature = "smol")]
-pub struct Smol;
-
-#[cfg(feature = "smol")]
-impl Spawner for Smol {
+impl Spawner for stagger::rt::Smol {
     type Handle<T: Send + 'static> = smol::Task<T>;
 
     fn spawn<F>(future: F) -> Self::Handle<F::Output>

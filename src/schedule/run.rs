@@ -8,14 +8,14 @@ use core::task::{Context, Poll};
 use core::time::Duration;
 use std::time::Instant;
 
-use futures::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
 use super::ticks::{Missed, Tick, Ticks, ticks};
-use crate::engine::{Engine, MakeWork};
+use crate::engine::{Engine, MakeWork, engine_stream};
 use crate::group::Mode;
 use crate::sleeper::Sleeper;
 use crate::spawn::Spawn;
+use crate::staggered::Done;
 use crate::work::Spawned;
 
 /// One request of a [`run`], finished: its tick, its output, and when it
@@ -178,45 +178,23 @@ impl<R: Spawn + Sleeper, I, F, Fut: Future> Run<R, I, F, Fut> {
 // and `f` is only ever called.
 impl<R: Spawn + Sleeper, I, F, Fut: Future> Unpin for Run<R, I, F, Fut> {}
 
-impl<R, I, F, Fut> Stream for Run<R, I, F, Fut>
-where
-    R: Spawn + Sleeper + Clone + Send + 'static,
-    I: Iterator<Item = Duration>,
-    F: FnMut(Tick) -> Fut,
-    Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
-{
-    type Item = Completed<Fut::Output>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let done = self.get_mut().engine.poll_next(cx);
-        done.map(|done| {
-            done.map(|done| {
-                let (tick, output, finished) = done.output;
-                Completed {
-                    tick,
-                    output,
-                    finished,
-                }
-            })
-        })
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.engine.size_hint()
-    }
+engine_stream! {
+    impl<R, I, F, Fut> Run<R, I, F, Fut> => Completed<Fut::Output>, map completed;
+    where
+        R: Spawn + Sleeper + Clone + Send + 'static,
+        I: Iterator<Item = Duration>,
+        F: FnMut(Tick) -> Fut,
+        Fut: Future + Send + 'static,
+        Fut::Output: Send + 'static,
 }
 
-impl<R, I, F, Fut> FusedStream for Run<R, I, F, Fut>
-where
-    R: Spawn + Sleeper + Clone + Send + 'static,
-    I: Iterator<Item = Duration>,
-    F: FnMut(Tick) -> Fut,
-    Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
-{
-    fn is_terminated(&self) -> bool {
-        self.engine.is_done()
+/// A finished request, from what its task returned.
+fn completed<T>(done: Done<(Tick, T, Instant)>) -> Completed<T> {
+    let (tick, output, finished) = done.output;
+    Completed {
+        tick,
+        output,
+        finished,
     }
 }
 
