@@ -164,7 +164,11 @@ def table(cells: dict, python: dict) -> str:
                      fmt_time(funcs.get('wait_n')),
                      fmt_time(funcs.get('task_wait_n')),
                      '—', '—', '—', '—'])
-    right = {2, 3, 4, 6, 7}
+    return markdown(head, rows, right={2, 3, 4, 6, 7})
+
+
+def markdown(head: list, rows: list, right: set) -> str:
+    """A Markdown table, columns padded; those in ``right`` right-aligned."""
     widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
 
     def line(cols):
@@ -206,19 +210,7 @@ def work_table(cells: dict) -> str:
              if hand_spawned else '—'),
             fmt_ratio(spawned, hand_spawned and hand_spawned[1]),
         ])
-    right = {2, 3, 4, 5, 6, 8}
-    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
-
-    def line(cols):
-        cells = [c.rjust(w) if i in right else c.ljust(w)
-                 for i, (c, w) in enumerate(zip(cols, widths))]
-        return '| ' + ' | '.join(cells) + ' |'
-
-    rule = ['-' * (w - 1) + (':' if i in right else '-')
-            for i, w in enumerate(widths)]
-    out = [line(head), '| ' + ' | '.join(rule) + ' |']
-    out += [line(r) for r in rows]
-    return '\n'.join(out)
+    return markdown(head, rows, right={2, 3, 4, 5, 6, 8})
 
 
 def series(cells: dict, python: dict, max_ms: float):
