@@ -1285,6 +1285,18 @@ fn nested_block_on_panics_point_at_the_caller() {
 }
 
 #[test]
+fn deadlock_and_paused_clock_panics_point_at_the_caller() {
+    let sim = Sim::new();
+    let at = panic_location::panic_location(|| sim.block_on(futures::future::pending::<()>()));
+    assert!(at.ends_with("sim.rs") && at.contains("tests"), "{at}");
+
+    let sim = Sim::new();
+    sim.pause();
+    let at = panic_location::panic_location(|| sim.block_on(sim.sleep(Duration::from_secs(1))));
+    assert!(at.ends_with("sim.rs") && at.contains("tests"), "{at}");
+}
+
+#[test]
 fn outputs_finished_before_a_panic_come_first() {
     // Item 0 finishes, item 1 then panics, before the stream is polled
     // again: item 0's Done is yielded, then the panic resumes.

@@ -462,6 +462,7 @@ pub(super) fn block_on<F: Future>(sim: &Arc<Inner>, future: F) -> F::Output {
 /// Panics with [`DEADLOCK`] if no timer is pending, and with [`PAUSED`] if
 /// the simulation is paused and no [`advance`](super::Sim::advance) lets
 /// time reach the next timer.
+#[track_caller]
 fn move_clock(sim: &Inner, mut state: MutexGuard<'_, State>, fired: &mut Vec<Waker>) {
     if sim.paused.load(Ordering::Acquire) {
         let next = state.timers.next_deadline();

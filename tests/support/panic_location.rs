@@ -4,6 +4,12 @@
 /// Runs `f`, which must panic, and returns the file its panic points at.
 pub fn panic_location(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
     use std::sync::{Arc, Mutex};
+    // The panic hook is global: one caller at a time, or two tests running
+    // at once would restore each other's hooks.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let seen = Arc::new(Mutex::new(None));
     let previous = Arc::new(std::panic::take_hook());
     let (record, chain) = (Arc::clone(&seen), Arc::clone(&previous));
