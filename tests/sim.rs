@@ -1049,15 +1049,21 @@ fn busy_program(sim: &Sim) -> Duration {
     sim.elapsed()
 }
 
-#[test]
-fn deterministic_programs_pass_the_check() {
-    let elapsed = stagger::sim::assert_deterministic(99, busy_program);
-    assert!(elapsed > Duration::ZERO);
-    let sim = Sim::builder().seed(99).trace(true).build();
-    busy_program(&sim);
-    let trace = sim.trace();
-    assert!(trace.len() > 8_000, "{} events", trace.len());
-    assert!(trace.is_sorted_by_key(|(at, _)| *at), "time went backwards");
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8))]
+
+    /// Whatever the seed, the busy program's two runs trace the same events
+    /// at the same virtual times.
+    #[test]
+    fn deterministic_programs_pass_the_check(seed: u64) {
+        let elapsed = stagger::sim::assert_deterministic(seed, busy_program);
+        proptest::prop_assert!(elapsed > Duration::ZERO);
+        let sim = Sim::builder().seed(seed).trace(true).build();
+        busy_program(&sim);
+        let trace = sim.trace();
+        proptest::prop_assert!(trace.len() > 8_000, "{} events", trace.len());
+        proptest::prop_assert!(trace.is_sorted_by_key(|(at, _)| *at), "time went backwards");
+    }
 }
 
 #[test]
