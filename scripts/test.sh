@@ -42,14 +42,14 @@ done
 
 # The tour is a package of its own (so that running it builds only what it
 # needs): linted with every backend, and run on each.
-step "cargo clippy -p stagger-tour --all-features"
-cargo clippy --locked -p stagger-tour --all-features -- -D warnings
+step "cargo clippy -p stagger-tour --all-targets --all-features"
+cargo clippy --locked -p stagger-tour --all-targets --all-features -- -D warnings
 
 step "examples, run"
-cargo run --locked -p stagger-tour -- --runtime sim --n 1000 --max-delay 60
-cargo run --locked -p stagger-tour --all-features -- --runtime tokio
-cargo run --locked -p stagger-tour --all-features -- --runtime async-std
-cargo run --locked -p stagger-tour --all-features -- --runtime smol
+cargo run --locked -p stagger-tour --example tour -- --runtime sim --n 1000 --max-delay 60
+cargo run --locked -p stagger-tour --example tour --all-features -- --runtime tokio
+cargo run --locked -p stagger-tour --example tour --all-features -- --runtime async-std
+cargo run --locked -p stagger-tour --example tour --all-features -- --runtime smol
 cargo run --locked --no-default-features --example custom_backend
 cargo run --locked --no-default-features --example load -- --duration 60
 cargo run --locked --no-default-features --features backon --example retry

@@ -2,7 +2,7 @@
 //! and as tasks, then the exercise's five functions.
 //!
 //! ```text
-//! cargo run --release -p stagger-tour -- [--runtime tokio|async-std|smol|sim] [--n N] [--max-delay SECONDS]
+//! cargo run --release -p stagger-tour --example tour -- [--runtime tokio|async-std|smol|sim] [--n N] [--max-delay SECONDS]
 //! ```
 //!
 //! `sim` runs in virtual time and is always there; other backends need their
