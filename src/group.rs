@@ -126,6 +126,21 @@ impl<T> Shared<T> {
         self.0.cancelled.store(true, Ordering::Release);
         state.wakers.iter_mut().filter_map(Option::take).collect()
     }
+
+    /// Reports that the member in `slot` finished: with its output, without
+    /// one, or with a panic (which cancels the group); `lost` if its runtime
+    /// dropped it unfinished. Wakes whom that concerns, outside the lock.
+    fn report(&self, slot: usize, outcome: Result<Option<T>, Panic>, lost: bool) {
+        let mut state = self.lock();
+        state.lost += usize::from(lost);
+        let (output, mut wake) = match outcome {
+            Ok(output) => (output, Vec::new()),
+            Err(payload) => (None, state.fail(self, payload)),
+        };
+        wake.extend(state.finish(self, slot, output));
+        drop(state);
+        wake.into_iter().for_each(Waker::wake);
+    }
 }
 
 impl<T> State<T> {
@@ -233,6 +248,10 @@ impl<T, K> Group<T, K> {
                 let mut state = self.shared.lock();
                 state.lost = state.lost.saturating_sub(1);
                 drop(state);
+                // Its slot, if it was a free one, is free again.
+                if slot < self.raw.len() {
+                    self.free.push(slot);
+                }
                 resume_unwind(payload);
             }
         };
@@ -365,15 +384,7 @@ impl<F: Future> Member<F> {
     fn abandon(self: Pin<&mut Self>, lost: bool) {
         let this = self.project();
         let dropped = drop_catching(this.future);
-        let mut state = this.shared.lock();
-        state.lost += usize::from(lost);
-        let mut wake = match dropped {
-            Ok(()) => Vec::new(),
-            Err(payload) => state.fail(this.shared, payload),
-        };
-        wake.extend(state.finish(this.shared, *this.slot, None));
-        drop(state);
-        wake.into_iter().for_each(Waker::wake);
+        this.shared.report(*this.slot, dropped.map(|()| None), lost);
     }
 }
 
@@ -411,14 +422,54 @@ impl<F: Future> Future for Member<F> {
                 return Poll::Pending;
             }
         };
-        let mut state = this.shared.lock();
-        let (output, mut wake) = match outcome {
-            Ok(output) => (Some(output), Vec::new()),
-            Err(payload) => (None, state.fail(this.shared, payload)),
-        };
-        wake.extend(state.finish(this.shared, *this.slot, output));
-        drop(state);
-        wake.into_iter().for_each(Waker::wake);
+        this.shared.report(*this.slot, outcome.map(Some), false);
         Poll::Ready(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+
+    use futures::future::BoxFuture;
+    use futures::task::noop_waker_ref;
+
+    use super::*;
+    use crate::Spawn;
+
+    /// Keeps the tasks it is given, to poll by hand; panics while `fail`.
+    #[derive(Default)]
+    struct Kept {
+        tasks: RefCell<Vec<BoxFuture<'static, ()>>>,
+        fail: Cell<bool>,
+    }
+
+    impl Spawn for Kept {
+        type RawTask = ();
+
+        fn spawn_raw<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
+            assert!(!self.fail.get(), "the runtime refuses");
+            self.tasks.borrow_mut().push(Box::pin(task));
+        }
+    }
+
+    #[test]
+    fn a_failed_spawn_gives_its_free_slot_back() {
+        let kept = Kept::default();
+        let mut group = Group::<usize, ()>::new(2, Mode::Stream);
+        group.spawn(&kept, async { 0 });
+        let mut cx = Context::from_waker(noop_waker_ref());
+        assert!(kept.tasks.borrow_mut()[0].as_mut().poll(&mut cx).is_ready());
+        assert_eq!(group.poll_next(&mut cx), Poll::Ready(Some(0)));
+        assert_eq!(group.free, [0]);
+
+        kept.fail.set(true);
+        let spawn = catch_unwind(AssertUnwindSafe(|| group.spawn(&kept, async { 1 })));
+        assert!(spawn.is_err());
+        assert_eq!(group.free, [0], "the slot the failed spawn took");
+        kept.fail.set(false);
+        group.spawn(&kept, async { 2 });
+        assert!(group.free.is_empty());
+        assert_eq!(group.raw.len(), 1);
     }
 }
