@@ -209,13 +209,14 @@ where
 }
 
 /// Draws `n` delays from `distribution` in order, then sorts them: the
-/// result of `wait_n` and `task_wait_n`, known before any timer fires.
+/// result of `wait_n` and `task_wait_n`, known before any timer fires, and
+/// the offsets of [`spread`](crate::schedule::spread).
 ///
 /// # Panics
 ///
 /// Panics at once, before drawing anything, if `n` delays cannot be
 /// allocated.
-fn draw<R, D>(rng: &mut R, n: usize, distribution: &D) -> Vec<Duration>
+pub(crate) fn draw<R, D>(rng: &mut R, n: usize, distribution: &D) -> Vec<Duration>
 where
     R: Rng + ?Sized,
     D: Distribution<Duration>,

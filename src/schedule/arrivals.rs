@@ -182,11 +182,7 @@ impl<R: Rng> FusedIterator for Poisson<R> {}
 /// assert!(offsets.is_sorted() && offsets[99] <= window);
 /// ```
 pub fn spread<R: Rng + ?Sized>(n: usize, window: Duration, rng: &mut R) -> Spread {
-    let uniform = FullJitter::new(window);
-    let mut offsets = Vec::with_capacity(n);
-    offsets.extend((0..n).map(|_| uniform.sample(rng)));
-    offsets.sort_unstable();
-    Spread(offsets.into_iter())
+    Spread(crate::wait::draw(rng, n, &FullJitter::new(window)).into_iter())
 }
 
 /// Iterator for the [`spread`] function.

@@ -109,7 +109,7 @@ impl Rate {
 
     /// The period, rounded to the nanosecond.
     pub fn period(&self) -> Duration {
-        nanos((self.period + AS_PER_NS / 2) / AS_PER_NS).unwrap_or(Duration::MAX)
+        self.offset(1).unwrap_or(Duration::MAX)
     }
 
     /// Events per second.
