@@ -143,7 +143,6 @@ where
         schedule: schedule.into_iter(),
         next: None,
         index: 0,
-        shift: Duration::ZERO,
         missed: Missed::Burst,
         skipped: 0,
         timer: Box::pin(None),
@@ -162,10 +161,8 @@ pub struct Ticks<S: Sleeper, I> {
     next: Option<Duration>,
     /// The next tick's index.
     index: usize,
-    /// How far [`Missed::Delay`] has shifted the schedule.
-    shift: Duration,
-    /// `start + shift`, where offsets count from; `None` past what an
-    /// `Instant` holds.
+    /// Where offsets count from: `start`, shifted by [`Missed::Delay`];
+    /// `None` past what an `Instant` holds.
     base: Option<Instant>,
     missed: Missed,
     skipped: u64,
@@ -236,6 +233,15 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
         self.base?.checked_add(offset)
     }
 
+    /// When the tick after one meant for `intended` is meant to fire, if it
+    /// is due by `now` and meant for a later instant: it has overtaken that
+    /// one, which is overdue.
+    fn overtaking(&mut self, intended: Instant, now: Instant) -> Option<Instant> {
+        let offset = self.peek()?;
+        let at = self.intended(offset)?;
+        (at <= now && at > intended).then_some(at)
+    }
+
     /// Fires the next tick once it is due.
     fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
         loop {
@@ -278,24 +284,17 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
                 // Drop the ticks overdue: those a strictly later tick, due
                 // now too, has overtaken. Ticks meant for the same instant
                 // are all on time.
-                while let Some(following) = self.peek() {
-                    match self.intended(following) {
-                        Some(at) if at <= now && at > intended => {
-                            self.next = None;
-                            self.skipped += 1;
-                            self.index += 1;
-                            intended = at;
-                        }
-                        _ => break,
-                    }
+                while let Some(at) = self.overtaking(intended, now) {
+                    self.next = None;
+                    self.skipped += 1;
+                    self.index += 1;
+                    intended = at;
                 }
             }
             if self.missed == Missed::Delay {
                 // Overdue: the next tick is due too.
-                let next = self.peek().and_then(|following| self.intended(following));
-                if next.is_some_and(|at| at <= now && at > intended) {
-                    self.shift = self.shift.saturating_add(now - intended);
-                    self.base = self.start.checked_add(self.shift);
+                if self.overtaking(intended, now).is_some() {
+                    self.base = self.base.and_then(|base| base.checked_add(now - intended));
                 }
             }
             let index = self.index;
