@@ -327,7 +327,9 @@ impl<Sl: Future<Output = ()>, I> Due for Waiters<Sl, I> {
 
     fn clear(&mut self) {
         self.now = VecDeque::new();
-        self.timers = FuturesUnordered::new();
+        // In place: a new `FuturesUnordered` allocates, and a failed engine
+        // clears at every poll.
+        self.timers.clear();
     }
 }
 
