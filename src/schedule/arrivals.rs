@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn stepping_matches_computing_from_the_index() {
-        for per_sec in [3.0, 7.0, 1234.5, 0.1, 1e6, 2e9, 1.0 / 3.0] {
+        for per_sec in [3.0, 7.0, 1234.5, 0.1, 1e6, 1.5e9, 2e9, 1.0 / 3.0] {
             let rate = Rate::per_sec(per_sec).unwrap();
             let stepped: Vec<_> = constant(rate).take(10_000).collect();
             for (i, offset) in stepped.iter().enumerate() {
@@ -305,5 +305,22 @@ mod tests {
         assert_eq!(late.next(), yearly.offset(601));
         let slow = Rate::every(Duration::MAX / 2).unwrap();
         assert_eq!(constant(slow).count(), 3);
+    }
+
+    #[test]
+    fn rates_over_a_billion_per_second_run_at_their_own_rate() {
+        // Periods under a nanosecond: 1.5·10⁹ per second puts event
+        // 3 000 000 at 2 ms, not at 3 ms as a period rounded up to 1 ns did.
+        let rate = Rate::per_sec(1.5e9).unwrap();
+        assert_eq!(
+            constant(rate).nth(3_000_000),
+            Some(Duration::from_millis(2))
+        );
+        let mean = poisson(
+            rate,
+            <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(3),
+        )
+        .mean_secs;
+        assert!((mean * 1.5e9 - 1.0).abs() < 1e-9, "{mean}");
     }
 }

@@ -32,7 +32,10 @@ const AS_PER_SEC: f64 = 1e18;
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rate {
-    /// The period in attoseconds: at least one nanosecond.
+    /// The period in attoseconds: at least half a nanosecond (rates up to
+    /// 2·10⁹ per second), kept as given: a period under a nanosecond is
+    /// not rounded up to one, which would run another rate than the one
+    /// asked for.
     period: u128,
 }
 
@@ -72,9 +75,7 @@ impl Rate {
         }
         // At least half a nanosecond, and finite: the cast is in range.
         let period = exact_period(per_sec).unwrap_or(period.round() as u128);
-        Ok(Rate {
-            period: period.max(AS_PER_NS),
-        })
+        Ok(Rate { period })
     }
 
     /// One event every `period`.
@@ -107,7 +108,9 @@ impl Rate {
         })
     }
 
-    /// The period, rounded to the nanosecond.
+    /// The period, rounded to the nanosecond: 1 ns for every rate from
+    /// 6.7·10⁸ to 2·10⁹ per second, though each runs at its own rate (the
+    /// schedules compute offsets from the exact period).
     pub fn period(&self) -> Duration {
         self.offset(1).unwrap_or(Duration::MAX)
     }
@@ -297,6 +300,19 @@ mod tests {
         assert_eq!(
             Rate::per_sec(2e9).unwrap().period(),
             Duration::from_nanos(1)
+        );
+        // Between 10⁹ and 2·10⁹ per second the period is under a
+        // nanosecond: kept exactly, not rounded up to 1 ns (which ran them
+        // all at 10⁹ per second).
+        let fast = Rate::per_sec(1.5e9).unwrap();
+        // To the attosecond of its period: 1.5·10⁹ within 10⁻⁹ of itself.
+        assert!((fast.per_sec_f64() / 1.5e9 - 1.0).abs() < 1e-9);
+        assert_ne!(fast, Rate::per_sec(1e9).unwrap());
+        assert_eq!(fast.offset(3_000_000), Some(Duration::from_millis(2)));
+        assert_eq!(fast.period(), Duration::from_nanos(1));
+        assert_eq!(
+            Rate::per_sec(2e9).unwrap().offset(2_000_000_000),
+            Some(Duration::from_secs(1))
         );
         assert_eq!(
             Rate::per_sec(2.1e9).unwrap_err().reason(),
