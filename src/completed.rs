@@ -125,7 +125,13 @@ where
     R: Rng + ?Sized,
     D: Distribution<Duration>,
 {
-    let waiters = Waiters::drawn(sleeper, rng, &distribution, core::iter::repeat_n((), n));
+    let waiters = Waiters::drawn(
+        sleeper,
+        rng,
+        &distribution,
+        core::iter::repeat_n((), n),
+        "as_completed",
+    );
     AsCompleted {
         waiters: Staggered::new(waiters, no_work),
     }

@@ -245,6 +245,7 @@ impl<Sl, I> Waiters<Sl, I> {
         rng: &mut R,
         distribution: &D,
         items: impl IntoIterator<Item = I>,
+        function: &str,
     ) -> Self
     where
         S: Sleeper<Sleep = Sl> + ?Sized,
@@ -255,7 +256,7 @@ impl<Sl, I> Waiters<Sl, I> {
         let entries = items
             .into_iter()
             .map(|item| (distribution.sample(rng), item));
-        Waiters::new(sleeper, start, entries)
+        Waiters::new(sleeper, start, entries, function)
     }
 
     /// Creates every item's timer now: `entries` gives each item's delay,
@@ -263,26 +264,24 @@ impl<Sl, I> Waiters<Sl, I> {
     ///
     /// # Panics
     ///
-    /// Panics at once if `entries` says it holds more waiters than memory
-    /// can: failing fast beats growing until the allocator gives up.
+    /// Panics at once, naming the public `function` called, if `entries`
+    /// says it holds more waiters than memory can: failing fast beats
+    /// growing until the allocator gives up.
     pub(crate) fn new<S>(
         sleeper: &S,
         start: Instant,
         entries: impl Iterator<Item = (Duration, I)>,
+        function: &str,
     ) -> Self
     where
         S: Sleeper<Sleep = Sl> + ?Sized,
     {
         let (at_least, _) = entries.size_hint();
-        let bytes = at_least.checked_mul(size_of::<Waiter<Sl, Entry<I>>>());
-        if bytes.is_none_or(|bytes| bytes > isize::MAX as usize) {
-            panic!("stagger: {at_least} waiters cannot fit in memory");
-        }
+        let mut timed = reserved(at_least, function);
         let mut waiters = Waiters {
             timers: FuturesUnordered::new(),
             now: VecDeque::new(),
         };
-        let mut timed = Vec::with_capacity(at_least);
         for (index, (delay, item)) in entries.enumerate() {
             let entry = Entry { index, delay, item };
             if delay.is_zero() {
@@ -368,4 +367,25 @@ impl<It: ExactSizeIterator> Due for Now<It> {
     fn clear(&mut self) {
         for _ in self.items.by_ref() {}
     }
+}
+
+/// An empty `Vec` with room for `n` elements, allocated now.
+///
+/// # Panics
+///
+/// Panics with stagger's own message, naming the public `function` called
+/// and `n`, if the room cannot be allocated: a size too large for the
+/// address space, or for what the allocator will give. Plain
+/// `Vec::with_capacity` would abort the process there (or panic with std's
+/// bare "capacity overflow"), where the `# Panics` sections promise a
+/// panic.
+pub(crate) fn reserved<T>(n: usize, function: &str) -> Vec<T> {
+    let mut vec = Vec::new();
+    if vec.try_reserve_exact(n).is_err() {
+        panic!(
+            "stagger::{function}: {n} items cannot fit in memory ({} bytes each)",
+            size_of::<T>()
+        );
+    }
+    vec
 }

@@ -227,7 +227,10 @@ where
     F: FnMut(I::Item) -> Fut,
     Fut: Future,
 {
-    Staggered::new(Waiters::drawn(sleeper, rng, &distribution, items), f)
+    Staggered::new(
+        Waiters::drawn(sleeper, rng, &distribution, items, "staggered"),
+        f,
+    )
 }
 
 /// Stream for the [`staggered`] function: yields each item's [`Done`] as its
@@ -430,7 +433,7 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: Send + 'static,
 {
-    let waiters = Waiters::drawn(rt, rng, &distribution, items);
+    let waiters = Waiters::drawn(rt, rng, &distribution, items, "task_staggered");
     let work = Spawned::new(rt.clone(), waiters.size_hint().0, Mode::Stream);
     TaskStaggered {
         engine: Engine::new(waiters, f, work),

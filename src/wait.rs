@@ -14,7 +14,7 @@ use rand::Rng;
 use rand::distr::Distribution;
 
 use crate::completed::{NoWork, no_work};
-use crate::engine::{Engine, MakeWork, Now, Waiters};
+use crate::engine::{Engine, MakeWork, Now, Waiters, reserved};
 use crate::group::Mode;
 use crate::jitter::FullJitter;
 use crate::sleeper::Sleeper;
@@ -130,7 +130,10 @@ where
 /// # Panics
 ///
 /// Panics at once, before drawing anything, if `n` delays cannot be
-/// allocated (`n = usize::MAX`, say).
+/// allocated (`n = usize::MAX`, or 2⁴⁰ where no allocator gives 16 TiB),
+/// with the message `stagger::wait_n: {n} items cannot fit in memory`; the
+/// other fan-outs say the same with their own names. The process is never
+/// aborted for a size.
 ///
 /// # Examples
 ///
@@ -200,10 +203,10 @@ where
     D: Distribution<Duration>,
 {
     let start = sleeper.now();
-    let delays = draw(rng, n, &distribution);
+    let delays = draw(rng, n, &distribution, "wait_n");
     let entries = delays.iter().map(|&delay| (delay, ()));
     WaitN {
-        waiters: Staggered::new(Waiters::new(sleeper, start, entries), no_work),
+        waiters: Staggered::new(Waiters::new(sleeper, start, entries, "wait_n"), no_work),
         delays: Some(delays),
     }
 }
@@ -215,13 +218,13 @@ where
 /// # Panics
 ///
 /// Panics at once, before drawing anything, if `n` delays cannot be
-/// allocated.
-pub(crate) fn draw<R, D>(rng: &mut R, n: usize, distribution: &D) -> Vec<Duration>
+/// allocated, naming the public `function` called.
+pub(crate) fn draw<R, D>(rng: &mut R, n: usize, distribution: &D, function: &str) -> Vec<Duration>
 where
     R: Rng + ?Sized,
     D: Distribution<Duration>,
 {
-    let mut delays = Vec::with_capacity(n);
+    let mut delays = reserved(n, function);
     delays.extend((0..n).map(|_| distribution.sample(rng)));
     // Sorted now, while nothing waits: each waiter then only has to finish.
     delays.sort_unstable();
@@ -404,7 +407,7 @@ where
     D: Distribution<Duration>,
 {
     let start = rt.now();
-    let delays = draw(rng, n, &distribution);
+    let delays = draw(rng, n, &distribution, "task_wait_n");
     // Each task is a waiter: `wait_n` over spawned tasks. They are all due
     // at once, and spawned at the first poll.
     let waiters = MakeWaiter {

@@ -1157,41 +1157,53 @@ fn hyper_header_read_timeout_fires_in_virtual_time() {
 #[test]
 fn impossible_sizes_fail_at_once() {
     // What cannot be allocated panics before anything grows, not after
-    // gigabytes.
+    // gigabytes, and never aborts the process: with stagger's own message,
+    // naming the function and the size, for sizes past the address space
+    // (usize::MAX) and sizes that pass that check but no allocator gives
+    // (2⁴⁰ items: 16 TiB of delays).
     let sim = Sim::new();
     let max = Duration::from_secs(1);
-    type Attempt<'a> = (&'a str, Box<dyn Fn() + 'a>);
-    let attempts: [Attempt<'_>; 4] = [
-        (
-            "wait_n",
-            Box::new(|| drop(stagger::wait_n(&sim, usize::MAX, max))),
-        ),
-        (
-            "task_wait_n",
-            Box::new(|| drop(stagger::task_wait_n(&sim, usize::MAX, max))),
-        ),
-        (
-            "as_completed",
-            Box::new(|| drop(stagger::as_completed(&sim, usize::MAX, max))),
-        ),
-        (
-            "staggered",
-            Box::new(|| drop(stagger::staggered(&sim, 0..usize::MAX, max, |_| async {}))),
-        ),
-    ];
-    for (name, attempt) in attempts {
-        let wall = Instant::now();
-        let caught = catch_unwind(AssertUnwindSafe(attempt)).expect_err(name);
-        assert!(
-            wall.elapsed() < Duration::from_secs(1),
-            "{name} took {:?}",
-            wall.elapsed()
-        );
-        let message = message(caught.as_ref());
-        assert!(
-            message.contains("capacity overflow") || message.contains("cannot fit in memory"),
-            "{name}: {message}"
-        );
+    let mut rng = StdRng::seed_from_u64(1);
+    let rng = std::cell::RefCell::new(&mut rng);
+    for n in [usize::MAX, 1 << 40] {
+        type Attempt<'a> = (&'a str, Box<dyn Fn() + 'a>);
+        let attempts: [Attempt<'_>; 6] = [
+            ("wait_n", Box::new(|| drop(stagger::wait_n(&sim, n, max)))),
+            (
+                "task_wait_n",
+                Box::new(|| drop(stagger::task_wait_n(&sim, n, max))),
+            ),
+            (
+                "as_completed",
+                Box::new(|| drop(stagger::as_completed(&sim, n, max))),
+            ),
+            (
+                "staggered",
+                Box::new(|| drop(stagger::staggered(&sim, 0..n, max, |_| async {}))),
+            ),
+            (
+                "task_staggered",
+                Box::new(|| drop(stagger::task_staggered(&sim, 0..n, max, |_| async {}))),
+            ),
+            (
+                "schedule::spread",
+                Box::new(|| drop(stagger::schedule::spread(n, max, &mut **rng.borrow_mut()))),
+            ),
+        ];
+        for (name, attempt) in attempts {
+            let wall = Instant::now();
+            let caught = catch_unwind(AssertUnwindSafe(attempt)).expect_err(name);
+            assert!(
+                wall.elapsed() < Duration::from_secs(1),
+                "{name} took {:?}",
+                wall.elapsed()
+            );
+            let message = message(caught.as_ref());
+            assert!(
+                message.starts_with(&format!("stagger::{name}: {n} items cannot fit in memory")),
+                "{name}: {message}"
+            );
+        }
     }
 }
 

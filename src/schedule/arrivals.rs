@@ -182,7 +182,7 @@ impl<R: Rng> FusedIterator for Poisson<R> {}
 /// assert!(offsets.is_sorted() && offsets[99] <= window);
 /// ```
 pub fn spread<R: Rng + ?Sized>(n: usize, window: Duration, rng: &mut R) -> Spread {
-    Spread(crate::wait::draw(rng, n, &FullJitter::new(window)).into_iter())
+    Spread(crate::wait::draw(rng, n, &FullJitter::new(window), "schedule::spread").into_iter())
 }
 
 /// Iterator for the [`spread`] function.
