@@ -964,7 +964,7 @@ fn seed_probe() {
 
 #[test]
 fn from_env_reads_stagger_seed() {
-    let probe = |seed: Option<&str>| {
+    let probe = |seed: Option<&std::ffi::OsStr>| {
         let mut child = std::process::Command::new(std::env::current_exe().unwrap());
         child.args([
             "--exact",
@@ -990,23 +990,36 @@ fn from_env_reads_stagger_seed() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
-    let (ok, lines, _) = probe(Some("12345"));
+    let probe_str = |seed: &str| probe(Some(seed.as_ref()));
+    let (ok, lines, _) = probe_str("12345");
     assert!(ok);
     assert_eq!(lines[0], "probe seed 12345");
     // The same seed, the same draws: a run replays.
-    assert_eq!(probe(Some("0x3039")).1, lines);
+    assert_eq!(probe_str("0x3039").1, lines);
     let expected = format!("probe draw {}", Sim::seeded(12345).rng().random::<u64>());
     assert_eq!(lines[1], expected);
     // Unset: a fresh seed each time.
     let (a, b) = (probe(None).1, probe(None).1);
     assert_ne!(a[0], b[0]);
     // Malformed: a message naming the value.
-    let (ok, _, stderr) = probe(Some("twelve"));
+    let (ok, _, stderr) = probe_str("twelve");
     assert!(!ok);
     assert!(
         stderr.contains("STAGGER_SEED=\"twelve\" is not a seed"),
         "{stderr}"
     );
+    // Not Unicode: malformed too, not taken for unset (which ran a random
+    // seed silently).
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let (ok, lines, stderr) = probe(Some(std::ffi::OsStr::from_bytes(b"12\xff")));
+        assert!(!ok, "{lines:?}");
+        assert!(
+            stderr.contains("STAGGER_SEED=\"12\\xFF\" is not a seed"),
+            "{stderr}"
+        );
+    }
 }
 
 // ===== determinism check =====

@@ -46,13 +46,16 @@ impl SimBuilder {
     ///
     /// # Panics
     ///
-    /// Panics if `STAGGER_SEED` is set but is not a `u64`, naming the value.
+    /// Panics if `STAGGER_SEED` is set but is not a `u64` (or not even
+    /// Unicode), naming the value.
     pub fn seed_from_env(mut self) -> Self {
-        self.seed = match std::env::var(SEED_VAR) {
-            Ok(value) => parse_seed(&value).unwrap_or_else(|| {
+        // `var_os`, not `var`: a value that is not Unicode is set, and
+        // malformed, not absent.
+        self.seed = match std::env::var_os(SEED_VAR) {
+            Some(value) => value.to_str().and_then(parse_seed).unwrap_or_else(|| {
                 panic!("{SEED_VAR}={value:?} is not a seed: give a u64, in decimal or 0x hex")
             }),
-            Err(_) => rand::rng().next_u64(),
+            None => rand::rng().next_u64(),
         };
         self
     }
