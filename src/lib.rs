@@ -273,7 +273,14 @@
 //!   so. A seed fixes [`Sim::rng`](sim::Sim::rng)'s generators, and a
 //!   program using them replays event for event
 //!   (`sim_traces_replay_from_a_seed`, `tests/properties.rs`); every panic
-//!   of a `Sim` names its seed (`every_sim_panic_names_the_seed`). A sleep
+//!   of a `Sim` names its seed (`every_sim_panic_names_the_seed`), and any
+//!   other panic that ends a `block_on` — the user's `assert!` in its
+//!   future, in a spawned task or in a fan-out's work — is followed by one
+//!   line on stderr naming the seed and the replay command, its payload
+//!   unchanged, with no panic hook, and each test its own seed
+//!   (`tests/harness.rs`: `a_failing_assertion_in_block_on_names_the_seed`,
+//!   `a_spawned_task_panic_names_the_seed`, `a_fan_out_panic_names_the_seed`,
+//!   `two_failing_tests_at_once_each_name_their_own_seed`). A sleep
 //!   past what an `Instant` holds never fires, and a deadlock waiting on
 //!   one says so (`waiting_only_on_unreachable_deadlines_says_so`).
 //! - **Distributions**: the [`jitter`] strategies draw what their formulas

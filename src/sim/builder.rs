@@ -185,16 +185,25 @@ impl Sim {
     }
 }
 
-/// Names the seed, for panic messages: how to replay the run.
+/// Names the seed, for panic messages and failure reports: the seed, and
+/// the line that replays the run.
+///
+/// On a thread libtest named after its test, the line is the `cargo test`
+/// command that runs that test alone with `STAGGER_SEED` set, which
+/// [`Sim::from_env`] reads; a `Sim` built with
+/// [`Sim::seeded`] replays the same seed anyway.
 pub(super) struct Replay(pub(super) u64);
 
 impl fmt::Display for Replay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "seed {0} (replay: {SEED_VAR}={0} with Sim::from_env, or Sim::seeded({0}))",
-            self.0
-        )
+        let seed = self.0;
+        write!(f, "seed {seed}; replay: {SEED_VAR}={seed}")?;
+        let thread = std::thread::current();
+        match thread.name() {
+            Some(test) if test != "main" => write!(f, " cargo test -- --exact {test}")?,
+            _ => {}
+        }
+        write!(f, " (read by Sim::from_env; or Sim::seeded({seed}))")
     }
 }
 

@@ -1,0 +1,82 @@
+//! Naming the seed when a panic ends a [`Sim`](super::Sim) run, so that a
+//! failing test can be replayed.
+//!
+//! A guard lives on the stack of every `block_on`; when the thread unwinds
+//! through it, the guard prints the seed, the virtual time and the replay
+//! line on stderr, after the panic's own message, and the unwinding goes on
+//! untouched: the payload is the user's. No panic hook is installed, so
+//! nothing global changes, and what a guard prints goes wherever the
+//! thread's stderr goes (libtest captures it per test, next to the panic
+//! message).
+//!
+//! A guard stays quiet when the panic already names the seed (the
+//! simulation's own panics mark themselves with [`seed_named`]).
+
+use core::cell::Cell;
+use core::fmt;
+use core::time::Duration;
+use std::thread;
+
+use super::Inner;
+use super::builder::Replay;
+
+thread_local! {
+    /// Set just before one of the simulation's own panics, which name the
+    /// seed in their message: the guards it unwinds through stay quiet.
+    static NAMED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the panic about to start as one that names its seed.
+pub(super) fn seed_named() {
+    NAMED.with(|named| named.set(true));
+}
+
+/// On the stack of a `block_on`: reports the seed if a panic unwinds
+/// through it.
+pub(super) struct Reporter<'a> {
+    sim: &'a Inner,
+    /// Whether the thread was already unwinding when the `block_on` began
+    /// (a `block_on` in a destructor): that panic is not this run's.
+    was_panicking: bool,
+}
+
+impl<'a> Reporter<'a> {
+    pub(super) fn new(sim: &'a Inner) -> Self {
+        NAMED.with(|named| named.set(false));
+        Reporter {
+            sim,
+            was_panicking: thread::panicking(),
+        }
+    }
+}
+
+impl Drop for Reporter<'_> {
+    fn drop(&mut self) {
+        let named = NAMED.with(Cell::take);
+        if !thread::panicking() || self.was_panicking || named {
+            return;
+        }
+        let failure = Failure {
+            seed: self.sim.seed,
+            elapsed: self.sim.now() - self.sim.base,
+        };
+        eprintln!("{failure}");
+    }
+}
+
+/// What a guard prints: the seed, the virtual time, the replay line.
+struct Failure {
+    seed: u64,
+    elapsed: Duration,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "stagger::sim::Sim: the panic above ended a run at virtual time {:?}; {}",
+            self.elapsed,
+            Replay(self.seed)
+        )
+    }
+}
