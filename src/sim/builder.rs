@@ -9,9 +9,10 @@ use rand::{Rng, SeedableRng};
 
 use super::Sim;
 
-/// The environment variable [`Sim::from_env`] and
-/// [`SimBuilder::seed_from_env`] read a seed from.
-pub(super) const SEED_VAR: &str = "STAGGER_SEED";
+/// The environment variable [`Sim::from_env`],
+/// [`SimBuilder::seed_from_env`] and [`check`](super::check) read a seed
+/// from.
+pub const SEED_VAR: &str = "STAGGER_SEED";
 
 /// Configures a [`Sim`] before it starts: [`Sim::builder`].
 ///
@@ -78,7 +79,7 @@ impl SimBuilder {
 }
 
 /// A seed as `STAGGER_SEED` may hold it.
-fn parse_seed(value: &str) -> Option<u64> {
+pub(super) fn parse_seed(value: &str) -> Option<u64> {
     let value = value.trim();
     match value
         .strip_prefix("0x")
@@ -190,7 +191,7 @@ impl Sim {
 ///
 /// On a thread libtest named after its test, the line is the `cargo test`
 /// command that runs that test alone with `STAGGER_SEED` set, which
-/// [`Sim::from_env`] reads; a `Sim` built with
+/// [`Sim::from_env`] and [`check`](super::check) read; a `Sim` built with
 /// [`Sim::seeded`] replays the same seed anyway.
 pub(super) struct Replay(pub(super) u64);
 
@@ -203,7 +204,10 @@ impl fmt::Display for Replay {
             Some(test) if test != "main" => write!(f, " cargo test -- --exact {test}")?,
             _ => {}
         }
-        write!(f, " (read by Sim::from_env; or Sim::seeded({seed}))")
+        write!(
+            f,
+            " (read by Sim::from_env and stagger::sim::check; or Sim::seeded({seed}))"
+        )
     }
 }
 

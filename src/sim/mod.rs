@@ -77,7 +77,8 @@
 //! thread 'lease::renews' panicked at tests/lease.rs:31:9:
 //! renewed after 9.93s: the lease lapsed
 //! stagger::sim::Sim: the panic above ended a run at virtual time 9.93s; seed 173; replay:
-//! STAGGER_SEED=173 cargo test -- --exact lease::renews (read by Sim::from_env; or Sim::seeded(173))
+//! STAGGER_SEED=173 cargo test -- --exact lease::renews (read by Sim::from_env and stagger::sim::check; or
+//! Sim::seeded(173))
 //! ```
 //!
 //! The panic then goes on unchanged (its payload is yours, so
@@ -86,6 +87,9 @@
 //! through, on that thread's stderr, which libtest captures with the
 //! test's own output. A panic outside any `block_on` (an `assert!` after it
 //! returned) is not the simulation's to report.
+//! [`check`] runs a test body on many seeds (`STAGGER_SEEDS`, 256 by
+//! default) and reports the first that fails, with the seed count reached;
+//! `STAGGER_SEED` makes it run that one seed alone.
 //! [`assert_deterministic`] runs a program twice and compares what happened
 //! ([`Sim::trace`]: timers fired, tasks spawned and finished, at their
 //! virtual times), naming the first difference.
@@ -153,6 +157,7 @@
 //! ```
 
 mod builder;
+mod check;
 mod control;
 mod executor;
 mod report;
@@ -171,7 +176,8 @@ use std::time::Instant;
 use crate::task::{self, JoinHandle};
 use crate::{Runtime, Sleeper, Spawn};
 
-pub use self::builder::SimBuilder;
+pub use self::builder::{SEED_VAR, SimBuilder};
+pub use self::check::{Check, DEFAULT_SEEDS, MAX_SEEDS, Outcome, SEEDS_VAR, check};
 pub use self::control::Advance;
 pub use self::executor::SimTask;
 use self::executor::{Runnable, Tasks};

@@ -10,9 +10,10 @@
 //! message).
 //!
 //! A guard stays quiet when the panic already names the seed (the
-//! simulation's own panics mark themselves with [`seed_named`]).
+//! simulation's own panics mark themselves with [`seed_named`]) and when a
+//! runner ([`check`](super::check)) reports the failure itself.
 
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
 use core::fmt;
 use core::time::Duration;
 use std::thread;
@@ -24,11 +25,42 @@ thread_local! {
     /// Set just before one of the simulation's own panics, which name the
     /// seed in their message: the guards it unwinds through stay quiet.
     static NAMED: Cell<bool> = const { Cell::new(false) };
+    /// The simulations, by address, whose failures a runner on this thread
+    /// reports itself.
+    static QUIET: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Marks the panic about to start as one that names its seed.
 pub(super) fn seed_named() {
     NAMED.with(|named| named.set(true));
+}
+
+/// The address that identifies `sim` in [`QUIET`].
+fn address(sim: &Inner) -> usize {
+    core::ptr::from_ref(sim) as usize
+}
+
+/// While it lives, the panics ending a `block_on` of `sim` on this thread
+/// are left to the caller to report.
+pub(super) struct Quiet(usize);
+
+impl Quiet {
+    pub(super) fn new(sim: &Inner) -> Self {
+        let at = address(sim);
+        QUIET.with(|quiet| quiet.borrow_mut().push(at));
+        Quiet(at)
+    }
+}
+
+impl Drop for Quiet {
+    fn drop(&mut self) {
+        QUIET.with(|quiet| {
+            let mut quiet = quiet.borrow_mut();
+            if let Some(i) = quiet.iter().rposition(|&at| at == self.0) {
+                quiet.remove(i);
+            }
+        });
+    }
 }
 
 /// On the stack of a `block_on`: reports the seed if a panic unwinds
@@ -54,6 +86,10 @@ impl Drop for Reporter<'_> {
     fn drop(&mut self) {
         let named = NAMED.with(Cell::take);
         if !thread::panicking() || self.was_panicking || named {
+            return;
+        }
+        let at = address(self.sim);
+        if QUIET.with(|quiet| quiet.borrow().contains(&at)) {
             return;
         }
         let failure = Failure {
