@@ -386,3 +386,8 @@ pub mod prelude {
 #[cfg(all(doctest, feature = "tokio"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+// The testing guide's examples, as written (its last one uses tokio).
+#[cfg(all(doctest, feature = "tokio"))]
+#[doc = include_str!("../docs/testing.md")]
+struct TestingGuideDoctests;

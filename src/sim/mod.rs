@@ -100,6 +100,11 @@
 //! before the queue runs dry. Given the same inputs, a run is deterministic:
 //! the same tasks poll in the same order and read the same virtual times.
 //!
+//! The guide *Testing with Sim* (`docs/testing.md` in the repository) walks
+//! through a test of timing code on `Sim`: code generic over [`Sleeper`],
+//! [`check`] over many seeds, replay from CI output, stepping time, and when
+//! tokio's paused clock is the better tool.
+//!
 //! # Examples
 //!
 //! Ten seconds of waiting, in no time:
