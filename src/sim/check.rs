@@ -81,7 +81,8 @@ impl<E: fmt::Debug> Outcome for Result<(), E> {
 ///   the report adds how many seeds ran. (A body that keeps running without
 ///   ever waiting cannot be told from a slow one: the runner cannot stop
 ///   it.)
-/// - When `body` returns an `Err` on a seed, with the report and the error.
+/// - When `body` returns an `Err` on a seed (or, checking determinism, when
+///   its two runs differ): the message says so, then gives the report.
 /// - When `STAGGER_SEED` or `STAGGER_SEEDS` is set but not valid (not a
 ///   number, `STAGGER_SEEDS=0`, more than [`MAX_SEEDS`]), naming the
 ///   variable and its value.
@@ -245,12 +246,8 @@ impl Check {
                     eprintln!("{report}");
                     resume_unwind(payload);
                 }
-                How::Returned(failure) => {
-                    panic!("{report}: the body returned {failure}")
-                }
-                How::Diverged(difference) => {
-                    panic!("{report}: not deterministic, {difference}")
-                }
+                How::Returned(failure) => panic!("the body returned {failure}\n{report}"),
+                How::Diverged(difference) => panic!("not deterministic: {difference}\n{report}"),
             }
         }
     }
