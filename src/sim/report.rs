@@ -24,6 +24,10 @@ use super::builder::Replay;
 thread_local! {
     /// Set just before one of the simulation's own panics, which name the
     /// seed in their message: the guards it unwinds through stay quiet.
+    /// Cleared by every guard as it starts and as it ends. (A nested
+    /// `block_on`'s panic caught inside the outer run leaves it set until
+    /// that run ends: a later panic of that run then goes unreported, the
+    /// one way to miss a report, and an unlikely one.)
     static NAMED: Cell<bool> = const { Cell::new(false) };
     /// The simulations, by address, whose failures a runner on this thread
     /// reports itself.
