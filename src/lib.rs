@@ -273,7 +273,22 @@
 //!   so. A seed fixes [`Sim::rng`](sim::Sim::rng)'s generators, and a
 //!   program using them replays event for event
 //!   (`sim_traces_replay_from_a_seed`, `tests/properties.rs`); every panic
-//!   of a `Sim` names its seed (`every_sim_panic_names_the_seed`). A sleep
+//!   of a `Sim` names its seed (`every_sim_panic_names_the_seed`), and any
+//!   other panic that ends a `block_on` — the user's `assert!` in its
+//!   future, in a spawned task or in a fan-out's work — is followed by one
+//!   line on stderr naming the seed and the replay command, its payload
+//!   unchanged, with no panic hook, and each test its own seed
+//!   (`tests/harness.rs`: `a_failing_assertion_in_block_on_names_the_seed`,
+//!   `a_spawned_task_panic_names_the_seed`, `a_fan_out_panic_names_the_seed`,
+//!   `two_failing_tests_at_once_each_name_their_own_seed`).
+//!   [`sim::check`] sweeps seeds and stops at the first that fails, naming
+//!   it, the seed count reached and the virtual time, for panicking,
+//!   `Err`-returning and hanging bodies, and that seed alone replays the
+//!   failure (`check_finds_a_one_percent_failure_and_replays_it`,
+//!   `check_fails_a_seed_whose_body_returns_err`,
+//!   `check_names_the_seed_a_body_hangs_on`); its environment variables are
+//!   checked, naming the variable
+//!   (`check_rejects_bad_environment_values_naming_the_variable`). A sleep
 //!   past what an `Instant` holds never fires, and a deadlock waiting on
 //!   one says so (`waiting_only_on_unreachable_deadlines_says_so`).
 //! - **Distributions**: the [`jitter`] strategies draw what their formulas
@@ -292,7 +307,8 @@
 //!
 //! What can still panic is listed in each item's `# Panics` section: using
 //! [`rt::Tokio`] outside a tokio runtime, a `block_on` nested or inside a
-//! task, a [`Sim`](sim::Sim) deadlock or paused clock, allocating `n` delays
+//! task, a [`Sim`](sim::Sim) deadlock or paused clock, a failing seed or a
+//! malformed `STAGGER_SEED` / `STAGGER_SEEDS` in [`sim::check`], allocating `n` delays
 //! when they cannot fit in memory, and a spawned fan-out whose runtime
 //! dropped one of its tasks unfinished (it shut down): the fan-out cannot
 //! give what it promised, and says so.
@@ -370,3 +386,8 @@ pub mod prelude {
 #[cfg(all(doctest, feature = "tokio"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+// The testing guide's examples, as written (its last one uses tokio).
+#[cfg(all(doctest, feature = "tokio"))]
+#[doc = include_str!("../docs/testing.md")]
+struct TestingGuideDoctests;

@@ -9,9 +9,10 @@ use rand::{Rng, SeedableRng};
 
 use super::Sim;
 
-/// The environment variable [`Sim::from_env`] and
-/// [`SimBuilder::seed_from_env`] read a seed from.
-pub(super) const SEED_VAR: &str = "STAGGER_SEED";
+/// The environment variable [`Sim::from_env`],
+/// [`SimBuilder::seed_from_env`] and [`check`](super::check) read a seed
+/// from.
+pub const SEED_VAR: &str = "STAGGER_SEED";
 
 /// Configures a [`Sim`] before it starts: [`Sim::builder`].
 ///
@@ -81,7 +82,7 @@ impl SimBuilder {
 }
 
 /// A seed as `STAGGER_SEED` may hold it.
-fn parse_seed(value: &str) -> Option<u64> {
+pub(super) fn parse_seed(value: &str) -> Option<u64> {
     let value = value.trim();
     match value
         .strip_prefix("0x")
@@ -188,15 +189,27 @@ impl Sim {
     }
 }
 
-/// Names the seed, for panic messages: how to replay the run.
+/// Names the seed, for panic messages and failure reports: the seed, and
+/// the line that replays the run.
+///
+/// On a thread libtest named after its test, the line is the `cargo test`
+/// command that runs that test alone with `STAGGER_SEED` set, which
+/// [`Sim::from_env`] and [`check`](super::check) read; a `Sim` built with
+/// [`Sim::seeded`] replays the same seed anyway.
 pub(super) struct Replay(pub(super) u64);
 
 impl fmt::Display for Replay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seed = self.0;
+        write!(f, "seed {seed}; replay: {SEED_VAR}={seed}")?;
+        let thread = std::thread::current();
+        match thread.name() {
+            Some(test) if test != "main" => write!(f, " cargo test -- --exact {test}")?,
+            _ => {}
+        }
         write!(
             f,
-            "seed {0} (replay: {SEED_VAR}={0} with Sim::from_env, or Sim::seeded({0}))",
-            self.0
+            " (read by Sim::from_env and stagger::sim::check; or Sim::seeded({seed}))"
         )
     }
 }

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use futures::task::{ArcWake, waker_ref};
 
 use super::builder::Replay;
+use super::report;
 use super::{Event, Inner, State};
 use crate::task;
 use std::time::Instant;
@@ -400,6 +401,7 @@ impl<'a> Running<'a> {
     #[track_caller]
     fn enter(sim: &'a Inner) -> Self {
         if sim.running.swap(true, Ordering::Acquire) {
+            report::seed_named();
             panic!("{NESTED}; {}", Replay(sim.seed));
         }
         Running(&sim.running)
@@ -427,6 +429,9 @@ pub(super) fn block_on<F: Future>(sim: &Arc<Inner>, future: F) -> F::Output {
         .push_back(Runnable::Main(Arc::clone(&main)));
     let driving = Driving::start(sim);
     let mut future = pin!(future);
+    // Names the seed if a panic ends the run: dropped first, so that its
+    // report follows the panic's message.
+    let _report = report::Reporter::new(sim);
     let mut fired = Vec::new();
     loop {
         let Some(next) = driving.pop() else {
@@ -474,6 +479,7 @@ fn move_clock(sim: &Inner, mut state: MutexGuard<'_, State>, fired: &mut Vec<Wak
             let garbage = state.timers.take_garbage();
             drop(state);
             drop(garbage);
+            report::seed_named();
             panic!(
                 "{PAUSED}; virtual time elapsed: {elapsed:?}, next timer at {next:?}, spawned \
                  tasks pending: {tasks}, {}",
@@ -496,6 +502,7 @@ fn move_clock(sim: &Inner, mut state: MutexGuard<'_, State>, fired: &mut Vec<Wak
         };
         drop(state);
         drop(garbage);
+        report::seed_named();
         panic!(
             "{DEADLOCK} ({cause}); virtual time elapsed: {elapsed:?}, spawned tasks pending: \
              {tasks}, {}",

@@ -61,8 +61,35 @@
 //! `_with` / `_from` forms and your own draws; the forms without `_with`
 //! draw from the thread's generator, which no seed fixes. [`Sim::from_env`]
 //! takes the seed from the `STAGGER_SEED` environment variable, or a fresh
-//! one: every panic of the simulation (deadlock, nested `block_on`, paused
-//! clock) names its seed, so that any failing run can be replayed exactly.
+//! one, so that any failing run can be replayed exactly:
+//!
+//! - the simulation's own panics (deadlock, nested `block_on`, paused
+//!   clock) name the seed in their message;
+//! - any other panic that ends a `block_on` — an `assert!` in its future, a
+//!   spawned task's panic resumed through its [`JoinHandle`] or by a fan-out
+//!   ([`task_wait_n`](crate::task_wait_n),
+//!   [`task_staggered`](crate::task_staggered),
+//!   [`schedule::run`](crate::schedule::run)), a detached task's panic — is
+//!   followed on stderr by one line naming the seed, the virtual time and
+//!   the command that replays the test:
+//!
+//! ```text
+//! thread 'lease::renews' panicked at tests/lease.rs:31:9:
+//! renewed after 9.93s: the lease lapsed
+//! stagger::sim::Sim: the panic above ended a run at virtual time 9.93s; seed 173; replay:
+//! STAGGER_SEED=173 cargo test -- --exact lease::renews (read by Sim::from_env and stagger::sim::check; or
+//! Sim::seeded(173))
+//! ```
+//!
+//! The panic then goes on unchanged (its payload is yours, so
+//! `#[should_panic(expected = ...)]` still matches). No panic hook is
+//! installed: the line is printed by the `block_on` the panic unwinds
+//! through, on that thread's stderr, which libtest captures with the
+//! test's own output. A panic outside any `block_on` (an `assert!` after it
+//! returned) is not the simulation's to report.
+//! [`check`] runs a test body on many seeds (`STAGGER_SEEDS`, 256 by
+//! default) and reports the first that fails, with the seed count reached;
+//! `STAGGER_SEED` makes it run that one seed alone.
 //! [`assert_deterministic`] runs a program twice and compares what happened
 //! ([`Sim::trace`]: timers fired, tasks spawned and finished, at their
 //! virtual times), naming the first difference.
@@ -72,6 +99,11 @@
 //! [`JoinHandle`], a channel, a lock...) or a waker called
 //! before the queue runs dry. Given the same inputs, a run is deterministic:
 //! the same tasks poll in the same order and read the same virtual times.
+//!
+//! The guide *Testing with Sim* (`docs/testing.md` in the repository) walks
+//! through a test of timing code on `Sim`: code generic over [`Sleeper`],
+//! [`check`] over many seeds, replay from CI output, stepping time, and when
+//! tokio's paused clock is the better tool.
 //!
 //! # Examples
 //!
@@ -130,8 +162,10 @@
 //! ```
 
 mod builder;
+mod check;
 mod control;
 mod executor;
+mod report;
 mod sleep;
 mod timers;
 mod trace;
@@ -147,7 +181,8 @@ use std::time::Instant;
 use crate::task::{self, JoinHandle};
 use crate::{Runtime, Sleeper, Spawn};
 
-pub use self::builder::SimBuilder;
+pub use self::builder::{SEED_VAR, SimBuilder};
+pub use self::check::{Check, DEFAULT_SEEDS, MAX_SEEDS, Outcome, SEEDS_VAR, check};
 pub use self::control::Advance;
 pub use self::executor::SimTask;
 use self::executor::{Runnable, Tasks};
@@ -178,6 +213,10 @@ pub use self::trace::{Event, assert_deterministic};
 ///   (its future is dropped first). Tasks started with
 ///   [`spawn`](Spawn::spawn) hand their panic to their
 ///   [`JoinHandle`] instead.
+///
+/// Any other panic that ends a `block_on` (in its future, or resumed there
+/// from a task) goes on unchanged, after a line on stderr naming the seed;
+/// see [Seeds and replay](self#seeds-and-replay).
 ///
 /// # Shutdown
 ///

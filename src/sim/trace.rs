@@ -87,24 +87,31 @@ pub fn assert_deterministic<T>(seed: u64, mut program: impl FnMut(&Sim) -> T) ->
     };
     let (output, first) = run();
     let (_, second) = run();
-    if first != second {
-        let at = first
-            .iter()
-            .zip(&second)
-            .take_while(|(a, b)| a == b)
-            .count();
-        let event = |trace: &[(Duration, Event)]| match trace.get(at) {
-            Some((time, event)) => format!("{event:?} at {time:?}"),
-            None => "the end of the run".to_owned(),
-        };
-        panic!(
-            "stagger::sim::assert_deterministic: the runs differ at event {at} (of {} and {}): \
-             the first run had {}, the second {}; seed {seed}",
-            first.len(),
-            second.len(),
-            event(&first),
-            event(&second),
-        );
+    if let Some(difference) = difference(&first, &second) {
+        panic!("stagger::sim::assert_deterministic: {difference}; seed {seed}");
     }
     output
+}
+
+/// Where two traces of one program differ, if they do: the first event that
+/// is not the same in both, and its position.
+pub(super) fn difference(
+    first: &[(Duration, Event)],
+    second: &[(Duration, Event)],
+) -> Option<String> {
+    if first == second {
+        return None;
+    }
+    let at = first.iter().zip(second).take_while(|(a, b)| a == b).count();
+    let event = |trace: &[(Duration, Event)]| match trace.get(at) {
+        Some((time, event)) => format!("{event:?} at {time:?}"),
+        None => "the end of the run".to_owned(),
+    };
+    Some(format!(
+        "the runs differ at event {at} (of {} and {}): the first run had {}, the second {}",
+        first.len(),
+        second.len(),
+        event(first),
+        event(second),
+    ))
 }
