@@ -142,7 +142,7 @@
 //!
 //! let sim = Sim::new();
 //! let max = Duration::from_secs(1);
-//! let equal = sim.block_on(stagger::wait_n_from(&sim, &mut stagger::rand::rng(), 3, EqualJitter::new(max)));
+//! let equal = sim.block_on(stagger::wait_n_from(&sim, &mut sim.rng(), 3, EqualJitter::new(max)));
 //! assert!(equal.iter().all(|&d| d >= max / 2));
 //! ```
 //!
@@ -311,6 +311,7 @@ mod group;
 pub mod interop;
 pub mod jitter;
 mod measure;
+mod rng;
 pub mod rt;
 pub mod schedule;
 mod secs;
@@ -339,6 +340,7 @@ pub use rand;
 
 pub use crate::completed::{AsCompleted, as_completed, as_completed_from, as_completed_with};
 pub use crate::measure::{Measurement, measure_time, measure_time_with};
+pub use crate::rng::FastRng;
 pub use crate::secs::{Reason, SecsError, try_from_secs_f64};
 pub use crate::sleeper::Sleeper;
 pub use crate::spawn::{Runtime, Spawn};

@@ -1068,10 +1068,16 @@ proptest::proptest! {
 
 #[test]
 fn the_check_names_the_first_divergence() {
-    // Unseeded draws: the two runs differ.
+    // Draws from a generator not from the Sim: the two runs differ.
     let caught = catch_unwind(|| {
         stagger::sim::assert_deterministic(3, |sim: &Sim| {
-            sim.block_on(stagger::wait_n(sim, 10, Duration::from_secs(60)))
+            let mut unseeded = stagger::FastRng::new();
+            sim.block_on(stagger::wait_n_with(
+                sim,
+                &mut unseeded,
+                10,
+                Duration::from_secs(60),
+            ))
         })
     })
     .unwrap_err();
@@ -1324,4 +1330,150 @@ fn outputs_finished_before_a_panic_come_first() {
             .unwrap_err();
         assert_eq!(message(caught.as_ref()), "item 1 failed");
     });
+}
+
+// ===== randomness through the backend =====
+
+/// A library's own jitter, drawn through the traits: generic over
+/// `Runtime`, with no generator from its caller.
+async fn library_jitter<R: Runtime>(rt: &R) -> Vec<Duration> {
+    let mut rng = rt.rng();
+    let mut drawn = Vec::new();
+    for _ in 0..3 {
+        let jitter = rng.random_range(Duration::ZERO..Duration::from_secs(1));
+        rt.sleep(jitter).await;
+        drawn.push(jitter);
+    }
+    drawn
+}
+
+/// Every plain form (no generator given) and a library's draws, on a Sim
+/// seeded with `seed`.
+fn plain_forms(seed: u64) -> Vec<Vec<Duration>> {
+    let sim = Sim::seeded(seed);
+    let max = Duration::from_secs(10);
+    let mut runs = sim.block_on(async {
+        let delays = |done: Vec<stagger::Done<()>>| done.iter().map(|d| d.delay).collect();
+        vec![
+            vec![stagger::wait_random(&sim, max).await],
+            stagger::wait_n(&sim, 5, max).await,
+            vec![stagger::task_wait_random(&sim, max).await],
+            stagger::task_wait_n(&sim, 5, max).await,
+            stagger::as_completed(&sim, 5, max).collect().await,
+            delays(
+                stagger::staggered(&sim, 0..5, max, |_| async {})
+                    .collect()
+                    .await,
+            ),
+            delays(
+                stagger::task_staggered(&sim, 0..5, max, |_| async {})
+                    .collect()
+                    .await,
+            ),
+            library_jitter(&sim).await,
+            library_jitter(&&sim).await, // `&S` forwards the backend's generator
+        ]
+    });
+    let m = stagger::measure_time(&sim, 5, max);
+    runs.push(vec![m.longest, m.total, sim.elapsed()]);
+    runs
+}
+
+#[test]
+fn a_seed_replays_the_plain_forms_and_a_librarys_draws() {
+    let (a, again, other) = (plain_forms(42), plain_forms(42), plain_forms(43));
+    assert_eq!(a, again);
+    // Every form draws from the seed: each differs with another one.
+    for (i, (a, other)) in a.iter().zip(&other).enumerate() {
+        assert_ne!(a, other, "form {i} did not change with the seed");
+    }
+}
+
+#[test]
+fn sim_rng_is_the_sleeper_rng() {
+    // One stream: the n-th generator, whichever way it is asked for.
+    let first = |ask: fn(&Sim) -> stagger::FastRng| {
+        let sim = Sim::seeded(5);
+        let mut rng = ask(&sim);
+        rng.random::<u64>()
+    };
+    assert_eq!(first(Sim::rng), first(<Sim as Sleeper>::rng));
+    let sim = Sim::seeded(5);
+    let mut seeded = sim.rng();
+    assert_eq!(seeded.random::<u64>(), first(Sim::rng));
+    assert_ne!(sim.rng().random::<u64>(), first(Sim::rng));
+}
+
+#[test]
+fn a_drawing_loop_can_be_spawned() {
+    let run = |seed| {
+        let sim = Sim::seeded(seed);
+        let (timer, mut rng) = (sim.clone(), sim.rng());
+        let ticks = sim.spawn(async move {
+            let mut at = Vec::new();
+            for _ in 0..5 {
+                timer
+                    .sleep(rng.random_range(Duration::ZERO..Duration::from_secs(1)))
+                    .await;
+                at.push(timer.elapsed());
+            }
+            at
+        });
+        sim.block_on(ticks)
+    };
+    assert_eq!(run(8), run(8));
+    assert_ne!(run(8), run(9));
+}
+
+/// The retry of `examples/retry.rs`, in small: an operation whose attempts
+/// take a random time (stagger's `wait_random`), retried by backon with
+/// jitter seeded from the Sim. Returns backon's back-offs and the attempts'
+/// times, and the virtual time at the end.
+#[cfg(feature = "backon")]
+fn retry_run(seed: u64) -> (Vec<Duration>, Vec<Duration>, Duration) {
+    use backon::{ExponentialBuilder, Retryable};
+    use stagger::interop::BackonSleeper;
+
+    let sim = Sim::seeded(seed);
+    let backoffs = Arc::new(Mutex::new(Vec::new()));
+    let attempts = Arc::new(Mutex::new(Vec::new()));
+    let (noted, timer, tried) = (Arc::clone(&backoffs), sim.clone(), Arc::clone(&attempts));
+    let operation = move || {
+        let (timer, tried) = (timer.clone(), Arc::clone(&tried));
+        async move {
+            let took = stagger::wait_random(&timer, Duration::from_millis(300)).await;
+            let mut tried = tried.lock().unwrap();
+            tried.push(took);
+            if tried.len() < 5 {
+                Err("not yet")
+            } else {
+                Ok(())
+            }
+        }
+    };
+    let backoff = ExponentialBuilder::default()
+        .with_max_times(4)
+        .with_jitter()
+        .with_jitter_seed(sim.rng().next_u64());
+    let retry = operation
+        .retry(backoff)
+        .sleep(BackonSleeper::new(sim.clone()))
+        .notify(move |_, dur| noted.lock().unwrap().push(dur));
+    assert_eq!(sim.block_on(retry), Ok(()));
+    let backoffs = backoffs.lock().unwrap().clone();
+    let attempts = attempts.lock().unwrap().clone();
+    assert_eq!(
+        sim.elapsed(),
+        backoffs.iter().chain(&attempts).sum::<Duration>()
+    );
+    (backoffs, attempts, sim.elapsed())
+}
+
+#[cfg(feature = "backon")]
+#[test]
+fn one_seed_replays_a_whole_backon_retry() {
+    let (a, again, other) = (retry_run(3), retry_run(3), retry_run(4));
+    assert_eq!(a, again);
+    assert_ne!(a.0, other.0, "backon's jitter did not follow the seed");
+    assert_ne!(a.1, other.1, "stagger's draws did not follow the seed");
 }

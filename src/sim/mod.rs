@@ -145,7 +145,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use crate::task::{self, JoinHandle};
-use crate::{Runtime, Sleeper, Spawn};
+use crate::{FastRng, Runtime, Sleeper, Spawn};
 
 pub use self::builder::SimBuilder;
 pub use self::control::Advance;
@@ -509,6 +509,11 @@ impl Sleeper for Sim {
     /// [`elapsed`](Sim::elapsed).
     fn now(&self) -> Instant {
         self.inner().now()
+    }
+
+    /// [`Sim::rng`]: a generator derived from the seed.
+    fn rng(&self) -> FastRng {
+        Sim::rng(self)
     }
 }
 
