@@ -36,8 +36,9 @@
 //! counterpart for the sorted fan-outs: no other executor runs in virtual
 //! time.
 //!
-//! Every contender draws its `n` uniform delays in `[0, max_delay]` with
-//! `rand::rng()` inside the timed call, as stagger does; every contender
+//! Every contender draws its `n` uniform delays in `[0, max_delay]` inside
+//! the timed call from a xoshiro256++ generator seeded from `rand::rng()`,
+//! as stagger's plain forms do (`Sleeper::rng`'s default, `FastRng`); every contender
 //! reads one start instant before drawing and sleeps each waiter until
 //! `start + delay`; the sorted contenders collect the delays into a `Vec` and
 //! sort it. All the contenders of a group run at one `n` before any runs at
@@ -209,12 +210,16 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>, n: usize) {
 }
 
 /// `n` uniform delays in `[0, max]`, drawn lazily: the hand-written code
-/// takes them one by one as it creates its waiters, as stagger does.
+/// takes them one by one as it creates its waiters, as stagger does, from
+/// the generator stagger's plain forms draw from on real backends
+/// (xoshiro256++ seeded from the thread's).
 fn draw(n: usize, max: Duration) -> impl ExactSizeIterator<Item = Duration> {
     use rand::distr::{Distribution, Uniform};
+    use rand::rngs::Xoshiro256PlusPlus;
+    use rand::{Rng, SeedableRng};
 
     let uniform = Uniform::new_inclusive(Duration::ZERO, max).unwrap();
-    let mut rng = rand::rng();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(rand::rng().next_u64());
     (0..n).map(move |_| uniform.sample(&mut rng))
 }
 

@@ -53,6 +53,10 @@ impl Sleeper for Pool {
     fn now(&self) -> Instant {
         Instant::now()
     }
+
+    // `rng` keeps its default: a fast generator seeded from the thread's,
+    // right for a backend on real time. A backend that replays runs from a
+    // seed overrides it; a wrapper around another backend forwards it.
 }
 
 impl Spawn for Pool {

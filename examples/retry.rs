@@ -4,15 +4,20 @@
 //!
 //! ```text
 //! cargo run --release --features backon --example retry -- [--seed N] [--fail N]
+//! STAGGER_SEED=N cargo run --release --features backon --example retry
 //! ```
 //!
-//! An operation fails `--fail` times (default 6), then succeeds. backon
-//! retries it with `ExponentialBuilder::default().with_jitter()`, sleeping
-//! through `stagger::interop::BackonSleeper` on a `Sim`. The example prints
-//! each back-off backon chose and checks that the virtual time that passed is
-//! exactly their sum; a second run with the same seed must match the first.
-//! With the `tokio` feature too, it runs the same retry, 1000 times faster,
-//! on tokio's real clock, for comparison.
+//! An operation takes a random time (stagger's `wait_random`) and fails
+//! `--fail` times (default 6), then succeeds. backon retries it with
+//! `ExponentialBuilder::default().with_jitter()`, sleeping through
+//! `stagger::interop::BackonSleeper` on a `Sim`. Both draw from the one
+//! seed (`--seed`, else `STAGGER_SEED`, else a fresh one, printed):
+//! `wait_random` through the Sim's own generator, backon's jitter through
+//! `with_jitter_seed(sleeper.rng().next_u64())`. The example prints each
+//! back-off and attempt, checks that the virtual time that passed is exactly
+//! their sum, and that a second run with the same seed matches the first in
+//! every draw. With the `tokio` feature too, it runs the same retry, 1000
+//! times faster, on tokio's real clock (fresh draws), for comparison.
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -25,55 +30,62 @@ use stagger::{Runtime, Sleeper};
 
 const USAGE: &str = "usage: retry [--seed N] [--fail N]";
 
-/// What one retry run did: each back-off, the attempts, the time it took.
+/// What one retry run did: each back-off, each attempt's time, the time it
+/// took.
+#[derive(Debug, PartialEq)]
 struct Outcome {
     sleeps: Vec<Duration>,
-    attempts: u32,
+    attempts: Vec<Duration>,
     took: Duration,
 }
 
-/// Retries an operation that fails `fail` times, sleeping on `sleeper`,
-/// with back-offs scaled by `scale` and jitter seeded with `seed`.
+/// Retries an operation that takes up to 200 ms and fails `fail` times,
+/// sleeping on `sleeper`, with times scaled down by `scale`. Every draw
+/// comes from the backend: the attempts' times through `wait_random`, and
+/// backon's jitter seeded from `sleeper.rng()`; on a seeded `Sim`, the
+/// seed replays the whole run.
 fn retry<S>(
     sleeper: S,
-    run: impl FnOnce(BoxedRetry) -> Result<u32, String>,
-    fail: u32,
-    seed: u64,
+    run: impl FnOnce(BoxedRetry) -> Result<usize, String>,
+    fail: usize,
     scale: u32,
 ) -> Outcome
 where
-    S: Sleeper + Clone + Send + 'static,
+    S: Sleeper + Clone + Send + Sync + 'static,
     S::Sleep: Send,
 {
     let start = sleeper.now();
     let sleeps = Arc::new(Mutex::new(Vec::new()));
-    let attempts = Arc::new(Mutex::new(0));
-    let (noted, tried) = (Arc::clone(&sleeps), Arc::clone(&attempts));
+    let attempts = Arc::new(Mutex::new(Vec::new()));
+    let (noted, tried, timer) = (Arc::clone(&sleeps), Arc::clone(&attempts), sleeper.clone());
     let operation = move || {
-        let tried = Arc::clone(&tried);
+        let (tried, timer) = (Arc::clone(&tried), timer.clone());
         async move {
+            let took = stagger::wait_random(&timer, Duration::from_millis(200) / scale).await;
             let mut attempts = tried.lock().expect("not poisoned");
-            *attempts += 1;
-            if *attempts <= fail {
-                Err(format!("attempt {} failed", *attempts))
+            attempts.push(took);
+            if attempts.len() <= fail {
+                Err(format!("attempt {} failed", attempts.len()))
             } else {
-                Ok(*attempts)
+                Ok(attempts.len())
             }
         }
     };
     let backoff = ExponentialBuilder::default()
         .with_min_delay(Duration::from_secs(1) / scale)
         .with_max_delay(Duration::from_secs(60) / scale)
-        .with_max_times(fail as usize)
+        .with_max_times(fail)
         .with_jitter()
-        .with_jitter_seed(seed);
+        // backon's own generator, seeded from the backend's: on a Sim, from
+        // its seed.
+        .with_jitter_seed(sleeper.rng().next_u64());
     let retried = operation
         .retry(backoff)
         .sleep(BackonSleeper::new(sleeper.clone()))
         .notify(move |_err: &String, dur: Duration| noted.lock().expect("not poisoned").push(dur));
     let result = run(Box::pin(retried));
-    let attempts = *attempts.lock().expect("not poisoned");
-    assert_eq!(result, Ok(attempts), "the retry gave up");
+    let attempts = attempts.lock().expect("not poisoned").clone();
+    assert_eq!(result, Ok(attempts.len()), "the retry gave up");
     let sleeps = sleeps.lock().expect("not poisoned").clone();
     Outcome {
         sleeps,
@@ -83,10 +95,12 @@ where
 }
 
 /// A retry, boxed so that each runtime can drive it.
-type BoxedRetry = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, String>> + Send>>;
+type BoxedRetry =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<usize, String>> + Send>>;
 
-fn parse(mut args: impl Iterator<Item = String>) -> Result<(u64, u32), String> {
-    let (mut seed, mut fail) = (7, 6);
+/// `--seed` (`None`: `STAGGER_SEED`, or a fresh seed) and `--fail`.
+fn parse(mut args: impl Iterator<Item = String>) -> Result<(Option<u64>, usize), String> {
+    let (mut seed, mut fail) = (None, 6);
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
             return Err(String::new());
@@ -94,9 +108,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<(u64, u32), String> {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--seed" => {
-                seed = value
-                    .parse()
-                    .map_err(|e| format!("--seed {value:?}: {e}"))?
+                seed = Some(
+                    value
+                        .parse()
+                        .map_err(|e| format!("--seed {value:?}: {e}"))?,
+                )
             }
             "--fail" => {
                 fail = value
@@ -122,47 +138,56 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // One seed for the whole run: --seed, else STAGGER_SEED, else fresh.
+    let seed = match seed {
+        Some(seed) => seed,
+        None => Sim::from_env().seed(),
+    };
     println!(
-        "an operation that fails {fail} times, retried by backon with exponential back-off and jitter (seed {seed})\n"
+        "an operation that takes up to 200 ms and fails {fail} times, retried by backon with exponential back-off and jitter\n\
+         seed {seed} (replay: --seed {seed}, or STAGGER_SEED={seed})\n"
     );
 
     let on_sim = || {
-        let sim = Sim::new();
+        let sim = Sim::seeded(seed);
         let wall = Instant::now();
-        let outcome = retry(sim.clone(), |retried| sim.block_on(retried), fail, seed, 1);
+        let outcome = retry(sim.clone(), |retried| sim.block_on(retried), fail, 1);
         (outcome, wall.elapsed())
     };
     let (outcome, wall) = on_sim();
-    for (i, sleep) in outcome.sleeps.iter().enumerate() {
-        println!("  back-off {}: {sleep:.3?}", i + 1);
+    for (i, took) in outcome.attempts.iter().enumerate() {
+        println!("  attempt {}: {took:.3?}", i + 1);
+        if let Some(sleep) = outcome.sleeps.get(i) {
+            println!("  back-off {}: {sleep:.3?}", i + 1);
+        }
     }
-    let sum: Duration = outcome.sleeps.iter().sum();
+    let sum: Duration = outcome.sleeps.iter().chain(&outcome.attempts).sum();
     println!(
-        "\nSim: succeeded at attempt {} after {:.3?} of virtual time (the back-offs sum to {sum:.3?}), in {wall:.1?} of wall time",
-        outcome.attempts, outcome.took
+        "\nSim: succeeded at attempt {} after {:.3?} of virtual time (attempts and back-offs sum to {sum:.3?}), in {wall:.1?} of wall time",
+        outcome.attempts.len(),
+        outcome.took
     );
     assert_eq!(
         outcome.took, sum,
-        "virtual time is not the sum of the back-offs"
+        "virtual time is not the sum of the attempts and back-offs"
     );
     let (again, _) = on_sim();
-    assert_eq!(
-        again.sleeps, outcome.sleeps,
-        "the same seed drew other back-offs"
-    );
+    assert_eq!(again, outcome, "the same seed drew otherwise");
     println!(
-        "Sim again, same seed: the same {} back-offs, to the nanosecond",
+        "Sim again, same seed: the same {} attempts and {} back-offs, to the nanosecond",
+        again.attempts.len(),
         again.sleeps.len()
     );
 
     #[cfg(feature = "tokio")]
     {
         let tokio = stagger::rt::Tokio;
-        let real = retry(tokio, |retried| tokio.block_on(retried), fail, seed, 1000);
-        let sum: Duration = real.sleeps.iter().sum();
+        let real = retry(tokio, |retried| tokio.block_on(retried), fail, 1000);
+        let sum: Duration = real.sleeps.iter().chain(&real.attempts).sum();
         println!(
-            "tokio, back-offs 1000 times shorter: succeeded at attempt {} after {:.3?} of real time (the back-offs sum to {sum:.3?})",
-            real.attempts, real.took
+            "tokio, 1000 times shorter, fresh draws: succeeded at attempt {} after {:.3?} of real time (attempts and back-offs sum to {sum:.3?})",
+            real.attempts.len(),
+            real.took
         );
     }
     ExitCode::SUCCESS

@@ -56,7 +56,7 @@ pub fn as_completed<S>(sleeper: &S, n: usize, max_delay: Duration) -> AsComplete
 where
     S: Sleeper + ?Sized,
 {
-    as_completed_with(sleeper, &mut rand::rng(), n, max_delay)
+    as_completed_with(sleeper, &mut sleeper.rng(), n, max_delay)
 }
 
 /// [`as_completed`] with the caller's random number generator.
@@ -110,7 +110,7 @@ where
 ///
 /// let sim = Sim::new();
 /// let t = Duration::from_millis(10);
-/// let stream = stagger::as_completed_from(&sim, &mut stagger::rand::rng(), 4, EqualJitter::new(t));
+/// let stream = stagger::as_completed_from(&sim, &mut sim.rng(), 4, EqualJitter::new(t));
 /// let delays: Vec<_> = sim.block_on(stream.collect());
 /// assert!(delays.iter().all(|&d| t / 2 <= d && d <= t));
 /// ```

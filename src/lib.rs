@@ -96,20 +96,31 @@
 //!
 //! ```
 //! use stagger::prelude::*;
-//! use stagger::rand::SeedableRng;
-//! use stagger::rand::rngs::StdRng;
 //! use stagger::sim::Sim;
 //!
 //! /// Code under test: start every replica within `window`.
-//! async fn start_replicas<S: Sleeper>(timer: &S, rng: &mut StdRng, window: Duration) -> Vec<Duration> {
-//!     stagger::wait_n_with(timer, rng, 3, window).await
+//! async fn start_replicas<S: Sleeper>(timer: &S, window: Duration) -> Vec<Duration> {
+//!     stagger::wait_n(timer, 3, window).await // draws through `timer.rng()`
 //! }
 //!
-//! let sim = Sim::new();
-//! let mut rng = StdRng::seed_from_u64(42); // the same delays on every run
-//! let delays = sim.block_on(start_replicas(&sim, &mut rng, Duration::from_secs(60)));
-//! assert_eq!(sim.elapsed(), delays[2]); // exactly: no lateness in virtual time
+//! let run = || {
+//!     let sim = Sim::seeded(42); // the same delays on every run
+//!     let delays = sim.block_on(start_replicas(&sim, Duration::from_secs(60)));
+//!     assert_eq!(sim.elapsed(), delays[2]); // exactly: no lateness in virtual time
+//!     delays
+//! };
+//! assert_eq!(run(), run());
 //! ```
+//!
+//! Every draw made through a backend comes from its generator,
+//! [`Sleeper::rng`]: the forms without `_with` take one at each call, and a
+//! library written against the traits draws from it too. On a seeded `Sim`
+//! that is the seed's stream, so the seed replays them all, with no
+//! generator passed by hand; on the real backends, a fast generator seeded
+//! from the thread's. A [paused](sim::Sim::pause) `Sim` also steps the way
+//! tokio users ask for: [`next_deadline`](sim::Sim::next_deadline),
+//! [`advance_to_next`](sim::Sim::advance_to_next),
+//! [`run_until_idle`](sim::Sim::run_until_idle).
 //!
 //! The same test on tokio's paused clock:
 //!
@@ -142,7 +153,7 @@
 //!
 //! let sim = Sim::new();
 //! let max = Duration::from_secs(1);
-//! let equal = sim.block_on(stagger::wait_n_from(&sim, &mut stagger::rand::rng(), 3, EqualJitter::new(max)));
+//! let equal = sim.block_on(stagger::wait_n_from(&sim, &mut sim.rng(), 3, EqualJitter::new(max)));
 //! assert!(equal.iter().all(|&d| d >= max / 2));
 //! ```
 //!
@@ -266,12 +277,30 @@
 //!   (`staggered_runs_each_item_once_after_its_delay`); on Sim also the same
 //!   completion order and timestamps (`sim_is_deterministic`,
 //!   `sim_staggered`).
-//! - **Sim**: paused, its clock moves only through [`Sim::advance`](sim::Sim::advance),
-//!   which fires the timers on its way each at its own deadline, ties in
+//! - **Randomness**: every draw without a caller's generator — the forms
+//!   without `_with`, and a library's through [`Sleeper::rng`] — comes from
+//!   the backend's generator, a [`FastRng`] that is `Send` and uniform
+//!   (`backend_rng_is_uniform_and_send`). On a seeded Sim that is the
+//!   seed's stream: the seed replays every plain form and a library's draws
+//!   with no generator passed by hand, and another seed changes each
+//!   (`a_seed_replays_the_plain_forms_and_a_librarys_draws` in
+//!   `tests/sim.rs`), and a backon retry whose jitter is seeded from
+//!   `sim.rng().next_u64()` replays whole
+//!   (`one_seed_replays_a_whole_backon_retry`).
+//! - **Sim**: paused, its clock moves only through [`Sim::advance`](sim::Sim::advance)
+//!   and [`Sim::advance_to_next`](sim::Sim::advance_to_next),
+//!   which fire the timers on their way each at its own deadline, ties in
 //!   creation order (`paused_time_moves_only_through_advance` in
 //!   `tests/sim.rs`); a `block_on` waiting on a paused clock panics saying
-//!   so. A seed fixes [`Sim::rng`](sim::Sim::rng)'s generators, and a
-//!   program using them replays event for event
+//!   so. [`Sim::next_deadline`](sim::Sim::next_deadline) is the earliest
+//!   pending deadline, `None` when none is pending; `advance_to_next` steps
+//!   to it and runs what its timers woke, and
+//!   [`Sim::run_until_idle`](sim::Sim::run_until_idle) runs every runnable
+//!   task without moving time, paused or not
+//!   (`advance_to_next_steps_one_deadline_at_a_time`,
+//!   `run_until_idle_runs_everything_runnable_without_moving_time`). A seed
+//!   fixes [`Sim::rng`](sim::Sim::rng)'s generators, and a
+//!   program drawing through the Sim replays event for event
 //!   (`sim_traces_replay_from_a_seed`, `tests/properties.rs`); every panic
 //!   of a `Sim` names its seed (`every_sim_panic_names_the_seed`), and any
 //!   other panic that ends a `block_on` — the user's `assert!` in its
@@ -307,8 +336,10 @@
 //!
 //! What can still panic is listed in each item's `# Panics` section: using
 //! [`rt::Tokio`] outside a tokio runtime, a `block_on` nested or inside a
-//! task, a [`Sim`](sim::Sim) deadlock or paused clock, a failing seed or a
-//! malformed `STAGGER_SEED` / `STAGGER_SEEDS` in [`sim::check`], allocating `n` delays
+//! task, a [`Sim`](sim::Sim) deadlock or paused clock, a `Sim`'s
+//! `run_until_idle` or `advance_to_next` polled outside its `block_on`, a
+//! failing seed or a malformed `STAGGER_SEED` / `STAGGER_SEEDS` in
+//! [`sim::check`], allocating `n` delays
 //! when they cannot fit in memory, and a spawned fan-out whose runtime
 //! dropped one of its tasks unfinished (it shut down): the fan-out cannot
 //! give what it promised, and says so.
@@ -327,6 +358,7 @@ mod group;
 pub mod interop;
 pub mod jitter;
 mod measure;
+mod rng;
 pub mod rt;
 pub mod schedule;
 mod secs;
@@ -355,6 +387,7 @@ pub use rand;
 
 pub use crate::completed::{AsCompleted, as_completed, as_completed_from, as_completed_with};
 pub use crate::measure::{Measurement, measure_time, measure_time_with};
+pub use crate::rng::FastRng;
 pub use crate::secs::{Reason, SecsError, try_from_secs_f64};
 pub use crate::sleeper::Sleeper;
 pub use crate::spawn::{Runtime, Spawn};

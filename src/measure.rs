@@ -103,7 +103,7 @@ pub fn measure_time<R>(rt: &R, n: usize, max_delay: Duration) -> Measurement
 where
     R: Runtime + ?Sized,
 {
-    measure_time_with(rt, &mut rand::rng(), n, max_delay)
+    measure_time_with(rt, &mut rt.rng(), n, max_delay)
 }
 
 /// [`measure_time`] with the caller's random number generator.

@@ -4,6 +4,8 @@ use core::future::Future;
 use core::time::Duration;
 use std::time::Instant;
 
+use crate::rng::FastRng;
+
 /// A source of timers and the clock they run on.
 ///
 /// `Sleeper` is what makes stagger executor-agnostic: the combinators ask it
@@ -21,6 +23,11 @@ use std::time::Instant;
 ///   sleep that never completes, never a panic.
 /// - [`now`](Sleeper::now) must read the same clock the timers fire on, so
 ///   that a deadline of `now() + d` elapses after `d` on that clock.
+/// - [`rng`](Sleeper::rng) has a default, a generator seeded from the
+///   thread's: keep it for a backend on real time. A backend that replays
+///   runs from a seed overrides it, and a wrapper around another sleeper
+///   forwards it (as `&S` does), or the wrapped backend's seed stops
+///   reaching the draws made through the wrapper.
 ///
 /// # Examples
 ///
@@ -49,6 +56,44 @@ pub trait Sleeper {
 
     /// The current time on the clock this sleeper's timers fire on.
     fn now(&self) -> Instant;
+
+    /// A random number generator from this backend's source: every draw
+    /// stagger makes without a generator of the caller's (the forms without
+    /// `_with`: [`wait_n`](crate::wait_n), [`staggered`](crate::staggered),
+    /// ...) comes from here, and so should a library's own draws (its
+    /// jitter, its choices), so that a seeded backend replays them.
+    ///
+    /// The default, which the real backends keep, is [`FastRng::new`]: a
+    /// fast generator seeded from the thread's. [`Sim`](crate::sim::Sim)
+    /// derives each generator from its seed instead
+    /// ([`Sim::rng`](crate::sim::Sim::rng)), so that `Sim::seeded(42)`
+    /// replays the plain forms and a library's draws through this method.
+    /// The generator is `Send`, so a loop drawing from it can be spawned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stagger::prelude::*;
+    /// use stagger::rand::RngExt;
+    /// use stagger::sim::Sim;
+    ///
+    /// /// A library's health checker: the jitter comes from the backend.
+    /// async fn check_every<S: Sleeper>(timer: &S, period: Duration) -> Duration {
+    ///     let jitter = timer.rng().random_range(Duration::ZERO..period / 10);
+    ///     timer.sleep(period + jitter).await;
+    ///     period + jitter
+    /// }
+    ///
+    /// let run = |seed| {
+    ///     let sim = Sim::seeded(seed);
+    ///     sim.block_on(check_every(&sim, Duration::from_secs(10)))
+    /// };
+    /// assert_eq!(run(42), run(42)); // replays, with no generator passed in
+    /// assert_ne!(run(42), run(43));
+    /// ```
+    fn rng(&self) -> FastRng {
+        FastRng::new()
+    }
 }
 
 impl<S: Sleeper + ?Sized> Sleeper for &S {
@@ -64,5 +109,9 @@ impl<S: Sleeper + ?Sized> Sleeper for &S {
 
     fn now(&self) -> Instant {
         (**self).now()
+    }
+
+    fn rng(&self) -> FastRng {
+        (**self).rng()
     }
 }

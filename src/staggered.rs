@@ -150,7 +150,7 @@ where
     F: FnMut(I::Item) -> Fut,
     Fut: Future,
 {
-    staggered_with(sleeper, &mut rand::rng(), items, max_delay, f)
+    staggered_with(sleeper, &mut sleeper.rng(), items, max_delay, f)
 }
 
 /// [`staggered`] with the caller's random number generator.
@@ -208,7 +208,7 @@ where
 ///
 /// let sim = Sim::new();
 /// let t = Duration::from_secs(4);
-/// let stream = stagger::staggered_from(&sim, &mut stagger::rand::rng(), 0..10, EqualJitter::new(t), |i| async move { i * 2 });
+/// let stream = stagger::staggered_from(&sim, &mut sim.rng(), 0..10, EqualJitter::new(t), |i| async move { i * 2 });
 /// let done: Vec<_> = sim.block_on(stream.collect());
 /// assert!(done.iter().all(|d| t / 2 <= d.delay && d.output == d.index * 2));
 /// ```
@@ -357,7 +357,7 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: Send + 'static,
 {
-    task_staggered_with(rt, &mut rand::rng(), items, max_delay, f)
+    task_staggered_with(rt, &mut rt.rng(), items, max_delay, f)
 }
 
 /// [`task_staggered`] with the caller's random number generator; the same
@@ -414,7 +414,7 @@ where
 ///
 /// let sim = Sim::new();
 /// let jitter = FullJitter::new(Duration::from_secs(3));
-/// let stream = stagger::task_staggered_from(&sim, &mut stagger::rand::rng(), 0..3, jitter, |i| async move { i });
+/// let stream = stagger::task_staggered_from(&sim, &mut sim.rng(), 0..3, jitter, |i| async move { i });
 /// assert_eq!(sim.block_on(stream.count()), 3);
 /// ```
 pub fn task_staggered_from<R, G, D, I, F, Fut>(

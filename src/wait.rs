@@ -59,7 +59,7 @@ pub fn wait_random<S>(sleeper: &S, max_delay: Duration) -> WaitRandom<S::Sleep>
 where
     S: Sleeper + ?Sized,
 {
-    wait_random_with(sleeper, &mut rand::rng(), max_delay)
+    wait_random_with(sleeper, &mut sleeper.rng(), max_delay)
 }
 
 /// [`wait_random`] with the caller's random number generator.
@@ -98,7 +98,7 @@ where
 ///
 /// let sim = Sim::new();
 /// let t = Duration::from_millis(10);
-/// let delay = sim.block_on(stagger::wait_random_from(&sim, &mut stagger::rand::rng(), EqualJitter::new(t)));
+/// let delay = sim.block_on(stagger::wait_random_from(&sim, &mut sim.rng(), EqualJitter::new(t)));
 /// assert!(t / 2 <= delay && delay <= t);
 /// ```
 pub fn wait_random_from<S, R, D>(sleeper: &S, rng: &mut R, distribution: D) -> WaitRandom<S::Sleep>
@@ -150,7 +150,7 @@ pub fn wait_n<S>(sleeper: &S, n: usize, max_delay: Duration) -> WaitN<S::Sleep>
 where
     S: Sleeper + ?Sized,
 {
-    wait_n_with(sleeper, &mut rand::rng(), n, max_delay)
+    wait_n_with(sleeper, &mut sleeper.rng(), n, max_delay)
 }
 
 /// [`wait_n`] with the caller's random number generator.
@@ -192,7 +192,7 @@ where
 /// let sim = Sim::new();
 /// let (base, cap) = (Duration::from_millis(1), Duration::from_millis(20));
 /// let jitter = DecorrelatedJitter::new(base, cap)?;
-/// let delays = sim.block_on(stagger::wait_n_from(&sim, &mut stagger::rand::rng(), 6, &jitter));
+/// let delays = sim.block_on(stagger::wait_n_from(&sim, &mut sim.rng(), 6, &jitter));
 /// assert!(delays.is_sorted() && delays.iter().all(|&d| base <= d && d <= cap));
 /// # Ok::<(), stagger::jitter::JitterError>(())
 /// ```
@@ -264,7 +264,7 @@ where
     R: Spawn + Sleeper + ?Sized,
     R::Sleep: Send + 'static,
 {
-    task_wait_random_with(rt, &mut rand::rng(), max_delay)
+    task_wait_random_with(rt, &mut rt.rng(), max_delay)
 }
 
 /// [`task_wait_random`] with the caller's random number generator: the
@@ -308,7 +308,7 @@ where
 /// let sim = Sim::new();
 /// let t = Duration::from_secs(2);
 /// let delay = sim.block_on(async {
-///     stagger::task_wait_random_from(&sim, &mut stagger::rand::rng(), EqualJitter::new(t)).await
+///     stagger::task_wait_random_from(&sim, &mut sim.rng(), EqualJitter::new(t)).await
 /// });
 /// assert!(t / 2 <= delay && delay <= t);
 /// ```
@@ -355,7 +355,7 @@ where
     R: Spawn + Sleeper + Clone,
     R::Sleep: Send + 'static,
 {
-    task_wait_n_with(rt, &mut rand::rng(), n, max_delay)
+    task_wait_n_with(rt, &mut rt.rng(), n, max_delay)
 }
 
 /// [`task_wait_n`] with the caller's random number generator; the same seed
@@ -396,7 +396,7 @@ where
 ///
 /// let sim = Sim::new();
 /// let max = Duration::from_millis(10);
-/// let delays = sim.block_on(stagger::task_wait_n_from(&sim, &mut stagger::rand::rng(), 3, FullJitter::new(max)));
+/// let delays = sim.block_on(stagger::task_wait_n_from(&sim, &mut sim.rng(), 3, FullJitter::new(max)));
 /// assert_eq!(delays.len(), 3);
 /// ```
 pub fn task_wait_n_from<R, G, D>(rt: &R, rng: &mut G, n: usize, distribution: D) -> TaskWaitN<R>
@@ -479,7 +479,7 @@ impl<Sl> fmt::Debug for WaitRandom<Sl> {
 /// let sim = Sim::new();
 /// let jitter = stagger::jitter::DecorrelatedJitter::new(Duration::from_millis(1), Duration::from_secs(1))?;
 /// // A borrowed distribution, a borrowed generator: the future borrows neither.
-/// let wait: stagger::WaitN<SimSleep> = stagger::wait_n_from(&sim, &mut stagger::rand::rng(), 3, &jitter);
+/// let wait: stagger::WaitN<SimSleep> = stagger::wait_n_from(&sim, &mut sim.rng(), 3, &jitter);
 /// drop(jitter);
 /// assert_eq!(sim.block_on(wait).len(), 3);
 /// # Ok::<(), stagger::jitter::JitterError>(())

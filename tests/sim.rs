@@ -1081,10 +1081,16 @@ proptest::proptest! {
 
 #[test]
 fn the_check_names_the_first_divergence() {
-    // Unseeded draws: the two runs differ.
+    // Draws from a generator not from the Sim: the two runs differ.
     let caught = catch_unwind(|| {
         stagger::sim::assert_deterministic(3, |sim: &Sim| {
-            sim.block_on(stagger::wait_n(sim, 10, Duration::from_secs(60)))
+            let mut unseeded = stagger::FastRng::new();
+            sim.block_on(stagger::wait_n_with(
+                sim,
+                &mut unseeded,
+                10,
+                Duration::from_secs(60),
+            ))
         })
     })
     .unwrap_err();
@@ -1349,4 +1355,384 @@ fn outputs_finished_before_a_panic_come_first() {
             .unwrap_err();
         assert_eq!(message(caught.as_ref()), "item 1 failed");
     });
+}
+
+// ===== stepping time: next_deadline, advance_to_next, run_until_idle =====
+
+type Log = Arc<Mutex<Vec<(&'static str, Duration)>>>;
+
+/// Spawns a task that sleeps `secs`, then logs `name` at the virtual time.
+fn logged_sleeper(sim: &Sim, log: &Log, name: &'static str, secs: u64) {
+    let (sim2, log) = (sim.clone(), Arc::clone(log));
+    sim.spawn(async move {
+        sim2.sleep(Duration::from_secs(secs)).await;
+        log.lock().unwrap().push((name, sim2.elapsed()));
+    })
+    .detach();
+}
+
+#[test]
+fn advance_to_next_steps_one_deadline_at_a_time() {
+    let secs = Duration::from_secs;
+    let sim = Sim::builder().start_paused(true).build();
+    let start = sim.now();
+    let log: Log = Arc::default();
+    logged_sleeper(&sim, &log, "a", 1);
+    logged_sleeper(&sim, &log, "b", 2);
+    logged_sleeper(&sim, &log, "c", 2); // ties with b, created after it
+    // d wakes at 3 s and spawns e (due at once) and f (a second later).
+    let (sim2, log2) = (sim.clone(), Arc::clone(&log));
+    sim.spawn(async move {
+        sim2.sleep(secs(3)).await;
+        log2.lock().unwrap().push(("d", sim2.elapsed()));
+        logged_sleeper(&sim2, &log2, "e", 0);
+        logged_sleeper(&sim2, &log2, "f", 1);
+    })
+    .detach();
+    // Spawned, not yet polled: no timer is pending.
+    assert_eq!(sim.next_deadline(), None);
+    let snapshot = || log.lock().unwrap().clone();
+    sim.block_on(async {
+        assert_eq!(sim.advance_to_next().await, Some(start + secs(1)));
+        assert_eq!(snapshot(), [("a", secs(1))]);
+        assert_eq!(sim.elapsed(), secs(1));
+        assert_eq!(sim.next_deadline(), Some(start + secs(2)));
+
+        assert_eq!(sim.advance_to_next().await, Some(start + secs(2)));
+        assert_eq!(snapshot()[1..], [("b", secs(2)), ("c", secs(2))]);
+
+        // The step runs what its timers woke, and what that spawned, until
+        // it waits again: e, due at once, ran; f waits for 4 s.
+        assert_eq!(sim.advance_to_next().await, Some(start + secs(3)));
+        assert_eq!(snapshot()[3..], [("d", secs(3)), ("e", secs(3))]);
+        assert_eq!(sim.elapsed(), secs(3));
+        assert_eq!(sim.next_deadline(), Some(start + secs(4)));
+
+        assert_eq!(sim.advance_to_next().await, Some(start + secs(4)));
+        assert_eq!(snapshot()[5..], [("f", secs(4))]);
+
+        // Nothing pending: None, no panic, and time stays.
+        assert_eq!(sim.next_deadline(), None);
+        assert_eq!(sim.advance_to_next().await, None);
+        assert_eq!(sim.elapsed(), secs(4));
+    });
+    assert_eq!(sim.pending_tasks(), 0);
+}
+
+#[test]
+fn advance_to_next_with_auto_advance_on_steps_one_deadline_too() {
+    let secs = Duration::from_secs;
+    let sim = Sim::new(); // not paused
+    let log: Log = Arc::default();
+    for (name, at) in [("a", 1), ("b", 5), ("c", 9)] {
+        logged_sleeper(&sim, &log, name, at);
+    }
+    sim.block_on(async {
+        sim.advance_to_next().await;
+        // The clock did not run on while the step ran.
+        assert_eq!(sim.elapsed(), secs(1));
+        assert_eq!(*log.lock().unwrap(), [("a", secs(1))]);
+        // Auto-advance goes on once the awaiter waits on something else.
+        sim.sleep(secs(20)).await;
+    });
+    assert_eq!(
+        *log.lock().unwrap(),
+        [("a", secs(1)), ("b", secs(5)), ("c", secs(9))]
+    );
+    assert_eq!(sim.elapsed(), secs(21));
+}
+
+#[test]
+fn advance_to_next_counts_the_block_on_futures_own_sleep() {
+    // The awaiter is a task; the block_on future's own sleep is the next
+    // deadline, and ties with the task's in creation order.
+    let sim = Sim::builder().start_paused(true).build();
+    let start = sim.now();
+    let stepper = sim.spawn({
+        let sim = sim.clone();
+        async move {
+            let first = sim.advance_to_next().await;
+            let second = sim.advance_to_next().await;
+            (first, second, sim.elapsed())
+        }
+    });
+    let main_sleep = sim.sleep(Duration::from_secs(2));
+    let got = sim.block_on(async {
+        main_sleep.await;
+        stepper.await
+    });
+    assert_eq!(
+        got,
+        (
+            Some(start + Duration::from_secs(2)),
+            None,
+            Duration::from_secs(2)
+        )
+    );
+}
+
+#[test]
+fn run_until_idle_runs_everything_runnable_without_moving_time() {
+    for paused in [true, false] {
+        let sim = Sim::builder().start_paused(paused).build();
+        let ran = Arc::new(AtomicUsize::new(0));
+        // A chain of spawns, a task woken by another through a channel, and
+        // a task that yields a few times: all runnable without time moving.
+        fn chain(sim: Sim, ran: Arc<AtomicUsize>, depth: usize) {
+            let spawner = sim.clone();
+            spawner
+                .spawn(async move {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    if depth > 0 {
+                        chain(sim, ran, depth - 1);
+                    }
+                })
+                .detach();
+        }
+        chain(sim.clone(), Arc::clone(&ran), 4); // 5 tasks
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        let woken = Arc::clone(&ran);
+        sim.spawn(async move {
+            rx.await.unwrap();
+            woken.fetch_add(1, Ordering::SeqCst);
+        })
+        .detach();
+        let yielder = Arc::clone(&ran);
+        sim.spawn(async move {
+            for _ in 0..3 {
+                yield_now().await;
+            }
+            tx.send(()).unwrap();
+            yielder.fetch_add(1, Ordering::SeqCst);
+        })
+        .detach();
+        let late = Arc::clone(&ran);
+        let sleep = sim.sleep(Duration::from_secs(1));
+        sim.spawn(async move {
+            sleep.await;
+            late.fetch_add(100, Ordering::SeqCst);
+        })
+        .detach();
+        sim.block_on(async {
+            sim.run_until_idle().await;
+            assert_eq!(ran.load(Ordering::SeqCst), 7, "paused: {paused}");
+            assert_eq!(sim.elapsed(), Duration::ZERO, "paused: {paused}");
+            assert_eq!(sim.pending_timers(), 1);
+            assert_eq!(sim.pending_tasks(), 1);
+            // Idle already: completes at once.
+            sim.run_until_idle().await;
+            assert_eq!(sim.elapsed(), Duration::ZERO);
+        });
+    }
+}
+
+#[test]
+fn run_until_idle_in_two_tasks_at_once_completes_in_both() {
+    // Each would otherwise see the other queued, and wait for ever.
+    let sim = Sim::builder().start_paused(true).build();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let other = sim.spawn({
+        let (sim, ran) = (sim.clone(), Arc::clone(&ran));
+        async move {
+            sim.run_until_idle().await;
+            ran.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let busy = sim.spawn(async {
+        for _ in 0..5 {
+            yield_now().await;
+        }
+    });
+    sim.block_on(async {
+        sim.run_until_idle().await;
+        assert!(busy.is_finished());
+        other.await;
+    });
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    assert_eq!(sim.elapsed(), Duration::ZERO);
+}
+
+#[test]
+fn run_until_idle_outside_its_block_on_panics_naming_the_seed() {
+    let sim = Sim::seeded(31);
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        futures::executor::block_on(sim.run_until_idle())
+    }))
+    .unwrap_err();
+    let text = message(caught.as_ref());
+    assert!(
+        text.contains("run_until_idle") && text.contains("seed 31"),
+        "{text}"
+    );
+    // Inside another Sim's block_on, likewise: that thread drives another.
+    let other = Sim::new();
+    let caught =
+        catch_unwind(AssertUnwindSafe(|| other.block_on(sim.advance_to_next()))).unwrap_err();
+    assert!(message(caught.as_ref()).contains("seed 31"));
+}
+
+#[test]
+fn next_deadline_ignores_unreachable_and_dropped_sleeps() {
+    let sim = Sim::builder().start_paused(true).build();
+    sim.block_on(async {
+        let mut never = pin!(sim.sleep(Duration::MAX));
+        assert!(futures::poll!(never.as_mut()).is_pending());
+        assert_eq!(sim.next_deadline(), None);
+        assert_eq!(sim.advance_to_next().await, None);
+        let mut dropped = Box::pin(sim.sleep(Duration::from_secs(1)));
+        assert!(futures::poll!(dropped.as_mut()).is_pending());
+        assert_eq!(
+            sim.next_deadline(),
+            Some(sim.now() + Duration::from_secs(1))
+        );
+        drop(dropped);
+        assert_eq!(sim.next_deadline(), None);
+    });
+    assert_eq!(sim.elapsed(), Duration::ZERO);
+}
+
+// ===== randomness through the backend =====
+
+/// A library's own jitter, drawn through the traits: generic over
+/// `Runtime`, with no generator from its caller.
+async fn library_jitter<R: Runtime>(rt: &R) -> Vec<Duration> {
+    let mut rng = rt.rng();
+    let mut drawn = Vec::new();
+    for _ in 0..3 {
+        let jitter = rng.random_range(Duration::ZERO..Duration::from_secs(1));
+        rt.sleep(jitter).await;
+        drawn.push(jitter);
+    }
+    drawn
+}
+
+/// Every plain form (no generator given) and a library's draws, on a Sim
+/// seeded with `seed`.
+fn plain_forms(seed: u64) -> Vec<Vec<Duration>> {
+    let sim = Sim::seeded(seed);
+    let max = Duration::from_secs(10);
+    let mut runs = sim.block_on(async {
+        let delays = |done: Vec<stagger::Done<()>>| done.iter().map(|d| d.delay).collect();
+        vec![
+            vec![stagger::wait_random(&sim, max).await],
+            stagger::wait_n(&sim, 5, max).await,
+            vec![stagger::task_wait_random(&sim, max).await],
+            stagger::task_wait_n(&sim, 5, max).await,
+            stagger::as_completed(&sim, 5, max).collect().await,
+            delays(
+                stagger::staggered(&sim, 0..5, max, |_| async {})
+                    .collect()
+                    .await,
+            ),
+            delays(
+                stagger::task_staggered(&sim, 0..5, max, |_| async {})
+                    .collect()
+                    .await,
+            ),
+            library_jitter(&sim).await,
+            library_jitter(&&sim).await, // `&S` forwards the backend's generator
+        ]
+    });
+    let m = stagger::measure_time(&sim, 5, max);
+    runs.push(vec![m.longest, m.total, sim.elapsed()]);
+    runs
+}
+
+#[test]
+fn a_seed_replays_the_plain_forms_and_a_librarys_draws() {
+    let (a, again, other) = (plain_forms(42), plain_forms(42), plain_forms(43));
+    assert_eq!(a, again);
+    // Every form draws from the seed: each differs with another one.
+    for (i, (a, other)) in a.iter().zip(&other).enumerate() {
+        assert_ne!(a, other, "form {i} did not change with the seed");
+    }
+}
+
+#[test]
+fn sim_rng_is_the_sleeper_rng() {
+    // One stream: the n-th generator, whichever way it is asked for.
+    let first = |ask: fn(&Sim) -> stagger::FastRng| {
+        let sim = Sim::seeded(5);
+        let mut rng = ask(&sim);
+        rng.random::<u64>()
+    };
+    assert_eq!(first(Sim::rng), first(<Sim as Sleeper>::rng));
+    let sim = Sim::seeded(5);
+    let mut seeded = sim.rng();
+    assert_eq!(seeded.random::<u64>(), first(Sim::rng));
+    assert_ne!(sim.rng().random::<u64>(), first(Sim::rng));
+}
+
+#[test]
+fn a_drawing_loop_can_be_spawned() {
+    let run = |seed| {
+        let sim = Sim::seeded(seed);
+        let (timer, mut rng) = (sim.clone(), sim.rng());
+        let ticks = sim.spawn(async move {
+            let mut at = Vec::new();
+            for _ in 0..5 {
+                timer
+                    .sleep(rng.random_range(Duration::ZERO..Duration::from_secs(1)))
+                    .await;
+                at.push(timer.elapsed());
+            }
+            at
+        });
+        sim.block_on(ticks)
+    };
+    assert_eq!(run(8), run(8));
+    assert_ne!(run(8), run(9));
+}
+
+/// The retry of `examples/retry.rs`, in small: an operation whose attempts
+/// take a random time (stagger's `wait_random`), retried by backon with
+/// jitter seeded from the Sim. Returns backon's back-offs and the attempts'
+/// times, and the virtual time at the end.
+#[cfg(feature = "backon")]
+fn retry_run(seed: u64) -> (Vec<Duration>, Vec<Duration>, Duration) {
+    use backon::{ExponentialBuilder, Retryable};
+    use stagger::interop::BackonSleeper;
+
+    let sim = Sim::seeded(seed);
+    let backoffs = Arc::new(Mutex::new(Vec::new()));
+    let attempts = Arc::new(Mutex::new(Vec::new()));
+    let (noted, timer, tried) = (Arc::clone(&backoffs), sim.clone(), Arc::clone(&attempts));
+    let operation = move || {
+        let (timer, tried) = (timer.clone(), Arc::clone(&tried));
+        async move {
+            let took = stagger::wait_random(&timer, Duration::from_millis(300)).await;
+            let mut tried = tried.lock().unwrap();
+            tried.push(took);
+            if tried.len() < 5 {
+                Err("not yet")
+            } else {
+                Ok(())
+            }
+        }
+    };
+    let backoff = ExponentialBuilder::default()
+        .with_max_times(4)
+        .with_jitter()
+        .with_jitter_seed(sim.rng().next_u64());
+    let retry = operation
+        .retry(backoff)
+        .sleep(BackonSleeper::new(sim.clone()))
+        .notify(move |_, dur| noted.lock().unwrap().push(dur));
+    assert_eq!(sim.block_on(retry), Ok(()));
+    let backoffs = backoffs.lock().unwrap().clone();
+    let attempts = attempts.lock().unwrap().clone();
+    assert_eq!(
+        sim.elapsed(),
+        backoffs.iter().chain(&attempts).sum::<Duration>()
+    );
+    (backoffs, attempts, sim.elapsed())
+}
+
+#[cfg(feature = "backon")]
+#[test]
+fn one_seed_replays_a_whole_backon_retry() {
+    let (a, again, other) = (retry_run(3), retry_run(3), retry_run(4));
+    assert_eq!(a, again);
+    assert_ne!(a.0, other.0, "backon's jitter did not follow the seed");
+    assert_ne!(a.1, other.1, "stagger's draws did not follow the seed");
 }

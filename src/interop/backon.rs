@@ -9,8 +9,20 @@ use crate::sleeper::Sleeper;
 ///
 /// backon's own sleepers are tokio's or gloo's; this one is any of
 /// stagger's, [`Sim`](crate::sim::Sim) included, where a retry loop's
-/// back-offs pass in virtual time: instantly, exactly, and (with
-/// `with_jitter_seed`) the same on every run.
+/// back-offs pass in virtual time: instantly, exactly, and the same on
+/// every run.
+///
+/// # Seeding backon's jitter
+///
+/// backon draws its jitter from a generator of its own, which no stagger
+/// seed reaches by itself: seed it from the backend, with
+/// `with_jitter_seed(sleeper.rng().next_u64())`
+/// ([`Sleeper::rng`], [`FastRng::next_u64`](crate::FastRng::next_u64)). On
+/// a seeded `Sim` the jitter then follows the Sim's seed, with stagger's own
+/// draws, so that one seed (`STAGGER_SEED` with
+/// [`Sim::from_env`](crate::sim::Sim::from_env)) replays the whole run; on
+/// a real backend it is freshly seeded on every run. `examples/retry.rs`
+/// shows a whole retry run replayed.
 ///
 /// # Examples
 ///
@@ -32,6 +44,28 @@ use crate::sleeper::Sleeper;
 ///     .sleep(BackonSleeper::new(sim.clone()));
 /// assert_eq!(sim.block_on(retry), Ok(3));
 /// assert_eq!(sim.elapsed(), Duration::from_secs(3)); // in no time
+/// ```
+///
+/// With jitter, replayed from the Sim's seed:
+///
+/// ```
+/// use backon::{ExponentialBuilder, Retryable};
+/// use stagger::interop::BackonSleeper;
+/// use stagger::prelude::*;
+/// use stagger::sim::Sim;
+///
+/// let run = |seed| {
+///     let sim = Sim::seeded(seed); // or Sim::from_env(): STAGGER_SEED
+///     let backoff = ExponentialBuilder::default()
+///         .with_jitter()
+///         .with_jitter_seed(sim.rng().next_u64()); // backon's seed, from the Sim's
+///     let always_fails = || async { Err::<(), _>("down") };
+///     let retry = always_fails.retry(backoff).sleep(BackonSleeper::new(sim.clone()));
+///     assert_eq!(sim.block_on(retry), Err("down"));
+///     sim.elapsed() // the three jittered back-offs
+/// };
+/// assert_eq!(run(1), run(1));
+/// assert_ne!(run(1), run(2));
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "backon")))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

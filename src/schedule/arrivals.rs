@@ -177,7 +177,7 @@ impl<R: Rng> FusedIterator for Poisson<R> {}
 /// use std::time::Duration;
 ///
 /// let window = Duration::from_secs(60);
-/// let offsets: Vec<_> = schedule::spread(100, window, &mut stagger::rand::rng()).collect();
+/// let offsets: Vec<_> = schedule::spread(100, window, &mut stagger::FastRng::new()).collect();
 /// assert_eq!(offsets.len(), 100);
 /// assert!(offsets.is_sorted() && offsets[99] <= window);
 /// ```
@@ -225,7 +225,7 @@ impl FusedIterator for Spread {}
 ///
 /// let every = schedule::constant(Rate::every(Duration::from_secs(30))?);
 /// let jitter = FullJitter::new(Duration::from_secs(5));
-/// let beats: Vec<_> = schedule::jittered(every, jitter, stagger::rand::rng()).take(4).collect();
+/// let beats: Vec<_> = schedule::jittered(every, jitter, stagger::FastRng::new()).take(4).collect();
 /// for (i, beat) in beats.iter().enumerate() {
 ///     let base = Duration::from_secs(30) * i as u32;
 ///     assert!(base <= *beat && *beat <= base + Duration::from_secs(5));

@@ -111,7 +111,7 @@ impl<T> Completed<T> {
 /// # pub
 /// async fn main() -> Result<(), stagger::schedule::RateError> {
 ///     let window = Duration::from_millis(500);
-///     let arrivals = schedule::poisson(Rate::per_sec(200.0)?, stagger::rand::rng()).take_while(|&at| at < window);
+///     let arrivals = schedule::poisson(Rate::per_sec(200.0)?, Tokio.rng()).take_while(|&at| at < window);
 ///     let mut requests = schedule::run(&Tokio, arrivals, |_tick| async {
 ///         tokio::time::sleep(Duration::from_millis(2)).await; // call the service here
 ///     });

@@ -119,7 +119,7 @@ impl Tick {
 /// # pub
 /// async fn main() -> Result<(), stagger::schedule::RateError> {
 ///     let every = schedule::constant(Rate::every(Duration::from_millis(10))?);
-///     let beats = schedule::jittered(every, FullJitter::new(Duration::from_millis(2)), stagger::rand::rng());
+///     let beats = schedule::jittered(every, FullJitter::new(Duration::from_millis(2)), Tokio.rng());
 ///     let mut ticks = schedule::ticks(&Tokio, beats.take(5));
 ///     while let Some(tick) = ticks.next().await {
 ///         println!("heartbeat {} ({:?} late)", tick.index, tick.lateness());

@@ -4,10 +4,10 @@
 use core::fmt;
 use std::sync::atomic::Ordering;
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
 use super::Sim;
+use crate::FastRng;
 
 /// The environment variable [`Sim::from_env`],
 /// [`SimBuilder::seed_from_env`] and [`check`](super::check) read a seed
@@ -158,15 +158,25 @@ impl Sim {
 
     /// A generator derived from the seed: the `n`-th call on a simulation
     /// returns the same generator on every run with the same seed, and a
-    /// different one from every other call.
+    /// different one from every other call. It is the simulation's
+    /// [`Sleeper::rng`](crate::Sleeper::rng): the one source of every draw
+    /// made through a `Sim`.
     ///
     /// The simulation's clock and task order need no seed: they are
-    /// deterministic by themselves. What the seed fixes is the draws made
-    /// with these generators, so pass one to the `_with` and `_from` forms
-    /// ([`wait_n_with`](crate::wait_n_with),
-    /// [`staggered_with`](crate::staggered_with), ...) and use one for your
-    /// own draws. The forms without `_with` draw from the thread's generator
-    /// (`rand::rng()`), which no seed fixes.
+    /// deterministic by themselves. What the seed fixes is the draws: those
+    /// of the forms without `_with` ([`wait_n`](crate::wait_n),
+    /// [`staggered`](crate::staggered), ...), which take a generator from
+    /// here at each call, those a library makes through
+    /// [`Sleeper::rng`](crate::Sleeper::rng), and yours, with a generator
+    /// from here passed to the `_with` and `_from` forms or drawn from
+    /// directly. For a crate that takes a seed of its own (backon's
+    /// `with_jitter_seed`, anything with `seed_from_u64`), give it
+    /// `sim.rng().next_u64()`: one seed then replays it too.
+    ///
+    /// Generators are numbered in the order they are asked for, so a run
+    /// replays as long as it asks in the same order: a `Sim` runs its tasks
+    /// in a fixed order, but threads of your own that draw through the same
+    /// `Sim` at once may take their generators in any order.
     ///
     /// # Examples
     ///
@@ -183,9 +193,9 @@ impl Sim {
     /// assert_ne!(first, second); // two generators, two sequences
     /// assert_eq!(draw(1), (first, second)); // the same on every run
     /// ```
-    pub fn rng(&self) -> StdRng {
+    pub fn rng(&self) -> FastRng {
         let n = self.inner().rngs.fetch_add(1, Ordering::Relaxed);
-        StdRng::seed_from_u64(mix(self.seed() ^ mix(n)))
+        FastRng::seeded(mix(self.seed() ^ mix(n)))
     }
 }
 

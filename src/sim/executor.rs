@@ -226,6 +226,32 @@ fn push_driven(sim: &Inner, runnable: Runnable) -> Result<(), Runnable> {
     })
 }
 
+/// Whether nothing of `sim` but `idlers` other waiting
+/// [`Sim::run_until_idle`](super::Sim::run_until_idle)s is queued to run,
+/// for one polled on the thread driving `sim`; `None` on any other thread,
+/// which cannot see this thread's queue. What other threads queued moves
+/// behind this thread's queue, so that it runs before the asker, woken
+/// again, is polled.
+pub(super) fn idle(sim: &Inner, idlers: usize) -> Option<bool> {
+    let sim_address = address(sim);
+    let local = DRIVEN.with(|driven| {
+        let driven = driven.try_borrow().ok()?;
+        let local = driven.last().filter(|local| local.sim == sim_address)?;
+        Some(local.queue.len())
+    })?;
+    let mut state = sim.lock();
+    if local + state.queue.len() <= idlers {
+        // Only the other waiting `run_until_idle`s, each queued once.
+        return Some(true);
+    }
+    DRIVEN.with(|driven| {
+        if let Some(local) = driven.borrow_mut().last_mut() {
+            local.queue.append(&mut state.queue);
+        }
+    });
+    Some(false)
+}
+
 /// [`Sim`](super::Sim)'s [`RawTask`](crate::Spawn::RawTask): a handle to a
 /// task of the simulation. Dropping it lets the task run on.
 ///

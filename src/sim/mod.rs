@@ -50,16 +50,27 @@
 //! - **Paused**: with auto-advance off ([`Sim::pause`],
 //!   [`SimBuilder::start_paused`]), time moves only through
 //!   [`Sim::advance`], which fires the timers on its way one deadline at a
-//!   time; a `block_on` that would otherwise wait for the clock panics,
-//!   saying the clock is paused and how to move it.
+//!   time, and [`Sim::advance_to_next`]; a `block_on` that would otherwise
+//!   wait for the clock panics, saying the clock is paused and how to move
+//!   it.
+//! - **Stepping**: [`Sim::next_deadline`] tells the earliest pending
+//!   deadline (`None` when no timer is pending); [`Sim::advance_to_next`]
+//!   moves the clock to it, fires every timer due there in creation order
+//!   and runs what they woke until it waits again; [`Sim::run_until_idle`]
+//!   runs every task that can run, without moving time. Paused, they give a
+//!   test full control: nothing moves unless the test says so.
 //!
 //! # Seeds and replay
 //!
 //! The clock and the order in which tasks run need no seed: they are
 //! deterministic by themselves. The seed ([`Sim::seeded`], 0 for
-//! [`Sim::new`]) fixes the generators [`Sim::rng`] hands out, for the
-//! `_with` / `_from` forms and your own draws; the forms without `_with`
-//! draw from the thread's generator, which no seed fixes. [`Sim::from_env`]
+//! [`Sim::new`]) fixes the generators [`Sim::rng`] hands out, which are the
+//! simulation's [`Sleeper::rng`]: every draw made through a `Sim` comes from
+//! them, the forms without `_with` (`wait_n(&sim, ...)`) and a library's
+//! draws through the traits included, and so do yours when you pass
+//! `&mut sim.rng()` to the `_with` / `_from` forms. A crate that takes a seed
+//! of its own (backon's `with_jitter_seed`) gets `sim.rng().next_u64()`.
+//! One seed then replays the whole run. [`Sim::from_env`]
 //! takes the seed from the `STAGGER_SEED` environment variable, or a fresh
 //! one, so that any failing run can be replayed exactly:
 //!
@@ -146,7 +157,8 @@
 //! });
 //! ```
 //!
-//! The same seed gives the same timings on every run:
+//! The same seed gives the same timings on every run, with no generator
+//! passed in:
 //!
 //! ```
 //! use stagger::prelude::*;
@@ -154,7 +166,7 @@
 //!
 //! let run = || {
 //!     let sim = Sim::seeded(7);
-//!     stagger::measure_time_with(&sim, &mut sim.rng(), 1000, Duration::from_secs(10))
+//!     stagger::measure_time(&sim, 1000, Duration::from_secs(10))
 //! };
 //! let (a, b) = (run(), run());
 //! assert_eq!(a, b);
@@ -174,16 +186,16 @@ use core::fmt;
 use core::future::Future;
 use core::time::Duration;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use crate::task::{self, JoinHandle};
-use crate::{Runtime, Sleeper, Spawn};
+use crate::{FastRng, Runtime, Sleeper, Spawn};
 
 pub use self::builder::{SEED_VAR, SimBuilder};
 pub use self::check::{Check, DEFAULT_SEEDS, MAX_SEEDS, Outcome, SEEDS_VAR, check};
-pub use self::control::Advance;
+pub use self::control::{Advance, AdvanceToNext, RunUntilIdle};
 pub use self::executor::SimTask;
 use self::executor::{Runnable, Tasks};
 pub use self::sleep::SimSleep;
@@ -281,6 +293,9 @@ struct Inner {
     elapsed_nanos: AtomicU64,
     /// The next timer's sequence number; creation order breaks deadline ties.
     next_seq: AtomicU64,
+    /// How many [`Sim::run_until_idle`]s wait, each queued behind the rest:
+    /// a queue holding only them is idle.
+    idlers: AtomicUsize,
     /// Set while a `block_on` drives the simulation.
     running: AtomicBool,
     state: Mutex<State>,
@@ -415,6 +430,7 @@ impl Sim {
             paused: AtomicBool::new(config.paused),
             elapsed_nanos: AtomicU64::new(0),
             next_seq: AtomicU64::new(0),
+            idlers: AtomicUsize::new(0),
             running: AtomicBool::new(false),
             state: Mutex::new(State {
                 now: base,
@@ -548,6 +564,11 @@ impl Sleeper for Sim {
     /// [`elapsed`](Sim::elapsed).
     fn now(&self) -> Instant {
         self.inner().now()
+    }
+
+    /// [`Sim::rng`]: a generator derived from the seed.
+    fn rng(&self) -> FastRng {
+        Sim::rng(self)
     }
 }
 

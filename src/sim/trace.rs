@@ -58,9 +58,11 @@ impl Sim {
 /// the same timers fired, the same tasks were spawned and finished, in the
 /// same order. Returns the first run's output.
 ///
-/// A program that draws from [`Sim::rng`], and waits only on the simulation,
-/// passes; one that reads the real clock, draws from an unseeded generator
-/// or races threads may not, and this finds where.
+/// A program that draws through the simulation ([`Sim::rng`], the forms
+/// without `_with`, a library's [`Sleeper::rng`](crate::Sleeper::rng)) and
+/// waits only on it passes; one that reads the real clock, draws from a
+/// generator of its own seeded elsewhere, or races threads may not, and
+/// this finds where.
 ///
 /// # Panics
 ///
@@ -74,8 +76,7 @@ impl Sim {
 /// use stagger::sim::{Sim, assert_deterministic};
 ///
 /// let delays = assert_deterministic(42, |sim: &Sim| {
-///     let mut rng = sim.rng();
-///     sim.block_on(stagger::task_wait_n_with(sim, &mut rng, 100, Duration::from_secs(60)))
+///     sim.block_on(stagger::task_wait_n(sim, 100, Duration::from_secs(60)))
 /// });
 /// assert_eq!(delays.len(), 100);
 /// ```

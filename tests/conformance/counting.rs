@@ -170,6 +170,11 @@ impl<R: Sleeper> Sleeper for Counting<R> {
         self.lock().now_reads += 1;
         self.inner.now()
     }
+
+    // A wrapper forwards the backend's generator: on Sim, the seed's.
+    fn rng(&self) -> stagger::FastRng {
+        self.inner.rng()
+    }
 }
 
 impl<R: Spawn> Spawn for Counting<R> {

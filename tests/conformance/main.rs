@@ -43,6 +43,7 @@ macro_rules! conformance {
                 measure_time_zero,
                 seed_fixes_delays,
                 distributions_plug_in,
+                backend_rng_is_uniform_and_send,
                 as_completed_yields_every_delay,
                 spawn_returns_output,
                 dropped_handle_cancels_task,
