@@ -7,11 +7,11 @@ use core::task::{Context, Poll};
 use core::time::Duration;
 
 use futures::stream::{FusedStream, Stream, StreamExt};
-use rand::Rng;
 use rand::distr::Distribution;
 
 use crate::engine::Waiters;
 use crate::jitter::FullJitter;
+use crate::rng::Generator;
 use crate::sleeper::Sleeper;
 use crate::staggered::Staggered;
 
@@ -89,7 +89,7 @@ pub fn as_completed_with<S, R>(
 ) -> AsCompleted<S::Sleep>
 where
     S: Sleeper + ?Sized,
-    R: Rng + ?Sized,
+    R: Generator + ?Sized,
 {
     as_completed_from(sleeper, rng, n, FullJitter::new(max_delay))
 }
@@ -122,7 +122,7 @@ pub fn as_completed_from<S, R, D>(
 ) -> AsCompleted<S::Sleep>
 where
     S: Sleeper + ?Sized,
-    R: Rng + ?Sized,
+    R: Generator + ?Sized,
     D: Distribution<Duration>,
 {
     let waiters = Waiters::drawn(

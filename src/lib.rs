@@ -387,7 +387,7 @@ pub use rand;
 
 pub use crate::completed::{AsCompleted, as_completed, as_completed_from, as_completed_with};
 pub use crate::measure::{Measurement, measure_time, measure_time_with};
-pub use crate::rng::FastRng;
+pub use crate::rng::{FastRng, Generator};
 pub use crate::secs::{Reason, SecsError, try_from_secs_f64};
 pub use crate::sleeper::Sleeper;
 pub use crate::spawn::{Runtime, Spawn};

@@ -2,8 +2,7 @@
 
 use core::time::Duration;
 
-use rand::Rng;
-
+use crate::rng::Generator;
 use crate::spawn::Runtime;
 use crate::wait::wait_n_with;
 
@@ -126,7 +125,7 @@ where
 pub fn measure_time_with<R, G>(rt: &R, rng: &mut G, n: usize, max_delay: Duration) -> Measurement
 where
     R: Runtime + ?Sized,
-    G: Rng + ?Sized,
+    G: Generator + ?Sized,
 {
     rt.block_on(async {
         let start = rt.now();

@@ -136,6 +136,59 @@ impl SeedableRng for FastRng {
     }
 }
 
+// ===== the bound of the `_with` forms =====
+
+/// A random number generator the `_with` forms can draw from: any
+/// [`rand`](crate::rand) 0.10 [`Rng`], which this trait only renames so that
+/// a generator of another `rand` says how to fix it.
+///
+/// stagger draws with the `rand` it re-exports as [`stagger::rand`](crate::rand)
+/// (0.10). A generator of another version (rand 0.9's `StdRng`, say) is
+/// another type to the compiler, and passing one fails with a note that
+/// points here. To seed a run whatever `rand` your project uses, pass a
+/// stagger generator seeded from a plain `u64`:
+/// `&mut stagger::FastRng::seeded(42)`.
+///
+/// It is implemented for every `rand` 0.10 generator; there is nothing to
+/// implement.
+///
+/// # Examples
+///
+/// ```
+/// use stagger::FastRng;
+/// use stagger::prelude::*;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let run = |seed| {
+///     let mut rng = FastRng::seeded(seed); // a u64 seed: no rand version involved
+///     sim.block_on(stagger::wait_n_with(&sim, &mut rng, 3, Duration::from_secs(1)))
+/// };
+/// assert_eq!(run(7), run(7));
+/// ```
+///
+/// Anything else is refused at compile time, with a note naming
+/// `FastRng::seeded` (here a bare seed; rand 0.9's `StdRng` fails the same
+/// way):
+///
+/// ```compile_fail,E0277
+/// use stagger::prelude::*;
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let mut seed = 42u64;
+/// let delays = stagger::wait_n_with(&sim, &mut seed, 3, Duration::from_secs(1));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a generator of the `rand` stagger draws with (`stagger::rand`, rand 0.10)",
+    label = "not a `stagger::rand` generator",
+    note = "seed a run from a plain u64, whatever rand your project uses: `&mut stagger::FastRng::seeded(42)`",
+    note = "or build the generator from `stagger::rand` (rand 0.10), e.g. `stagger::rand::rngs::StdRng`"
+)]
+pub trait Generator: Rng {}
+
+impl<R: Rng + ?Sized> Generator for R {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,12 +5,12 @@ use core::fmt;
 use core::future::Future;
 use core::time::Duration;
 
-use rand::Rng;
 use rand::distr::Distribution;
 
 use crate::engine::{Due, Engine, Waiters, engine_stream};
 use crate::group::Mode;
 use crate::jitter::FullJitter;
+use crate::rng::Generator;
 use crate::sleeper::Sleeper;
 use crate::spawn::Spawn;
 use crate::work::{Inline, Spawned};
@@ -187,7 +187,7 @@ pub fn staggered_with<S, R, I, F, Fut>(
 ) -> Staggered<S::Sleep, I::Item, F, Fut>
 where
     S: Sleeper + ?Sized,
-    R: Rng + ?Sized,
+    R: Generator + ?Sized,
     I: IntoIterator,
     F: FnMut(I::Item) -> Fut,
     Fut: Future,
@@ -221,7 +221,7 @@ pub fn staggered_from<S, R, D, I, F, Fut>(
 ) -> Staggered<S::Sleep, I::Item, F, Fut>
 where
     S: Sleeper + ?Sized,
-    R: Rng + ?Sized,
+    R: Generator + ?Sized,
     D: Distribution<Duration>,
     I: IntoIterator,
     F: FnMut(I::Item) -> Fut,
@@ -392,7 +392,7 @@ pub fn task_staggered_with<R, G, I, F, Fut>(
 ) -> TaskStaggered<R, I::Item, F, Fut>
 where
     R: Spawn + Sleeper + Clone,
-    G: Rng + ?Sized,
+    G: Generator + ?Sized,
     I: IntoIterator,
     F: FnMut(I::Item) -> Fut,
     Fut: Future + Send + 'static,
@@ -426,7 +426,7 @@ pub fn task_staggered_from<R, G, D, I, F, Fut>(
 ) -> TaskStaggered<R, I::Item, F, Fut>
 where
     R: Spawn + Sleeper + Clone,
-    G: Rng + ?Sized,
+    G: Generator + ?Sized,
     D: Distribution<Duration>,
     I: IntoIterator,
     F: FnMut(I::Item) -> Fut,

@@ -10,13 +10,13 @@ use std::time::Instant;
 
 use futures::stream::{Stream, StreamExt};
 use pin_project_lite::pin_project;
-use rand::Rng;
 use rand::distr::Distribution;
 
 use crate::completed::{NoWork, no_work};
 use crate::engine::{Engine, MakeWork, Now, Waiters, reserved};
 use crate::group::Mode;
 use crate::jitter::FullJitter;
+use crate::rng::Generator;
 use crate::sleeper::Sleeper;
 use crate::spawn::Spawn;
 use crate::staggered::Staggered;
@@ -81,7 +81,7 @@ where
 pub fn wait_random_with<S, R>(sleeper: &S, rng: &mut R, max_delay: Duration) -> WaitRandom<S::Sleep>
 where
     S: Sleeper + ?Sized,
-    R: Rng + ?Sized,
+    R: Generator + ?Sized,
 {
     wait_random_from(sleeper, rng, FullJitter::new(max_delay))
 }
@@ -104,7 +104,7 @@ where
 pub fn wait_random_from<S, R, D>(sleeper: &S, rng: &mut R, distribution: D) -> WaitRandom<S::Sleep>
 where
     S: Sleeper + ?Sized,
-    R: Rng + ?Sized,
+    R: Generator + ?Sized,
     D: Distribution<Duration>,
 {
     let delay = distribution.sample(rng);
@@ -174,7 +174,7 @@ where
 pub fn wait_n_with<S, R>(sleeper: &S, rng: &mut R, n: usize, max_delay: Duration) -> WaitN<S::Sleep>
 where
     S: Sleeper + ?Sized,
-    R: Rng + ?Sized,
+    R: Generator + ?Sized,
 {
     wait_n_from(sleeper, rng, n, FullJitter::new(max_delay))
 }
@@ -199,7 +199,7 @@ where
 pub fn wait_n_from<S, R, D>(sleeper: &S, rng: &mut R, n: usize, distribution: D) -> WaitN<S::Sleep>
 where
     S: Sleeper + ?Sized,
-    R: Rng + ?Sized,
+    R: Generator + ?Sized,
     D: Distribution<Duration>,
 {
     let start = sleeper.now();
@@ -221,7 +221,7 @@ where
 /// allocated, naming the public `function` called.
 pub(crate) fn draw<R, D>(rng: &mut R, n: usize, distribution: &D, function: &str) -> Vec<Duration>
 where
-    R: Rng + ?Sized,
+    R: Generator + ?Sized,
     D: Distribution<Duration>,
 {
     let mut delays = reserved(n, function);
@@ -290,7 +290,7 @@ pub fn task_wait_random_with<R, G>(rt: &R, rng: &mut G, max_delay: Duration) -> 
 where
     R: Spawn + Sleeper + ?Sized,
     R::Sleep: Send + 'static,
-    G: Rng + ?Sized,
+    G: Generator + ?Sized,
 {
     task_wait_random_from(rt, rng, FullJitter::new(max_delay))
 }
@@ -316,7 +316,7 @@ pub fn task_wait_random_from<R, G, D>(rt: &R, rng: &mut G, distribution: D) -> J
 where
     R: Spawn + Sleeper + ?Sized,
     R::Sleep: Send + 'static,
-    G: Rng + ?Sized,
+    G: Generator + ?Sized,
     D: Distribution<Duration>,
 {
     rt.spawn(wait_random_from(rt, rng, distribution))
@@ -379,7 +379,7 @@ pub fn task_wait_n_with<R, G>(rt: &R, rng: &mut G, n: usize, max_delay: Duration
 where
     R: Spawn + Sleeper + Clone,
     R::Sleep: Send + 'static,
-    G: Rng + ?Sized,
+    G: Generator + ?Sized,
 {
     task_wait_n_from(rt, rng, n, FullJitter::new(max_delay))
 }
@@ -403,7 +403,7 @@ pub fn task_wait_n_from<R, G, D>(rt: &R, rng: &mut G, n: usize, distribution: D)
 where
     R: Spawn + Sleeper + Clone,
     R::Sleep: Send + 'static,
-    G: Rng + ?Sized,
+    G: Generator + ?Sized,
     D: Distribution<Duration>,
 {
     let start = rt.now();

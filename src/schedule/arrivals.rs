@@ -8,6 +8,7 @@ use rand::{Rng, RngExt};
 
 use super::rate::Rate;
 use crate::jitter::FullJitter;
+use crate::rng::Generator;
 
 // ===== constant =====
 
@@ -119,7 +120,7 @@ impl FusedIterator for Constant {}
 /// assert!((8.0..12.0).contains(&last), "{last}");
 /// # Ok::<(), stagger::schedule::RateError>(())
 /// ```
-pub fn poisson<R: Rng>(rate: Rate, rng: R) -> Poisson<R> {
+pub fn poisson<R: Generator>(rate: Rate, rng: R) -> Poisson<R> {
     Poisson {
         mean_secs: 1.0 / rate.per_sec_f64(),
         rng,
@@ -181,7 +182,7 @@ impl<R: Rng> FusedIterator for Poisson<R> {}
 /// assert_eq!(offsets.len(), 100);
 /// assert!(offsets.is_sorted() && offsets[99] <= window);
 /// ```
-pub fn spread<R: Rng + ?Sized>(n: usize, window: Duration, rng: &mut R) -> Spread {
+pub fn spread<R: Generator + ?Sized>(n: usize, window: Duration, rng: &mut R) -> Spread {
     Spread(crate::wait::draw(rng, n, &FullJitter::new(window), "schedule::spread").into_iter())
 }
 
@@ -236,7 +237,7 @@ pub fn jittered<I, D, R>(schedule: I, distribution: D, rng: R) -> Jittered<I::In
 where
     I: IntoIterator<Item = Duration>,
     D: Distribution<Duration>,
-    R: Rng,
+    R: Generator,
 {
     Jittered {
         schedule: schedule.into_iter(),
