@@ -161,6 +161,84 @@
 //! `asyncio.as_completed`, use the [`as_completed`] stream: it is
 //! [`staggered`] with no work.
 //!
+//! # Building a library on stagger
+//!
+//! Write the library against the traits and leave the backend to its user:
+//! [`Sleeper`] for code that only waits, [`Runtime`] for code that also
+//! spawns or enters from synchronous code. `R: Runtime` carries every bound
+//! the spawned fan-outs and the executors' own `spawn` functions ask for —
+//! `Clone + Send + Sync + 'static`, with `Send + 'static` sleeps — so generic
+//! code compiles as written, with nothing to add from rustc's suggestions.
+//! Sleeps are not `Unpin` on any backend ([`SimSleep`](sim::SimSleep) is not
+//! either), so code tested on `Sim` compiles for tokio: pin a sleep
+//! (`std::pin::pin!`) to poll it by hand. Draw random numbers through
+//! [`Sleeper::rng`], so that a user's seeded `Sim` replays them too.
+//!
+//! ```
+//! use stagger::prelude::*;
+//! use stagger::rand::RngExt;
+//! use stagger::{JoinHandle, StreamExt};
+//!
+//! /// Probes every target, each in its own task, staggered over `window`;
+//! /// the results as they come.
+//! pub async fn probe_all<R: Runtime>(rt: &R, targets: Vec<String>, window: Duration) -> Vec<(String, bool)> {
+//!     let mut probes = stagger::task_staggered(rt, targets, window, |target| async move {
+//!         let healthy = !target.is_empty(); // a real check here
+//!         (target, healthy)
+//!     });
+//!     let mut results = Vec::new();
+//!     while let Some(done) = probes.next().await {
+//!         results.push(done.output);
+//!     }
+//!     results
+//! }
+//!
+//! /// The same from synchronous code.
+//! pub fn probe_all_blocking<R: Runtime>(rt: &R, targets: Vec<String>) -> Vec<(String, bool)> {
+//!     rt.block_on(probe_all(rt, targets, Duration::from_millis(10)))
+//! }
+//!
+//! /// A heartbeat in the background, every `every` plus up to a tenth of
+//! /// it: the jitter comes from the backend.
+//! pub fn spawn_heartbeat<R: Runtime>(rt: &R, every: Duration, beats: usize) -> JoinHandle<usize> {
+//!     let timer = rt.clone();
+//!     rt.spawn(async move {
+//!         for _ in 0..beats {
+//!             let jitter = timer.rng().random_range(Duration::ZERO..=every / 10);
+//!             timer.sleep(every + jitter).await;
+//!         }
+//!         beats
+//!     })
+//! }
+//!
+//! // The user picks the backend: here Sim, in a test.
+//! let sim = stagger::sim::Sim::seeded(7);
+//! let results = probe_all_blocking(&sim, vec!["db".into(), "".into()]);
+//! assert_eq!(results.len(), 2);
+//! assert_eq!(sim.block_on(spawn_heartbeat(&sim, Duration::from_secs(1), 3)), 3);
+//! ```
+//!
+//! The library itself needs no backend: depend on stagger with
+//! `default-features = false`, and forward features so that the
+//! application picks one:
+//!
+//! ```toml
+//! [dependencies]
+//! stagger = { version = "0.1", default-features = false }
+//!
+//! [features]
+//! default = ["tokio"]
+//! tokio = ["stagger/tokio"]
+//! smol = ["stagger/smol"]
+//! async-std = ["stagger/async-std"]
+//! ```
+//!
+//! Its tests run on [`Sim`](sim::Sim), which needs no feature. `StreamExt`
+//! is futures', re-exported so that the streams need no `futures` line of
+//! their own. Tasks that are not `Send` (tokio's `LocalSet`, smol's
+//! `LocalExecutor`) are left out: every backend's `spawn` takes `Send`
+//! futures, so that one generic fan-out serves all of them.
+//!
 //! # Sim or a real backend?
 //!
 //! Use [`Sim`](sim::Sim) in tests and simulations: hours of delays run in
@@ -402,6 +480,10 @@ pub use crate::wait::{
     task_wait_n_with, task_wait_random, task_wait_random_from, task_wait_random_with, wait_n,
     wait_n_from, wait_n_with, wait_random, wait_random_from, wait_random_with,
 };
+/// futures' [`StreamExt`](futures::StreamExt), for the streams of
+/// [`staggered`], [`task_staggered`], [`as_completed`] and
+/// [`schedule`]: `use stagger::StreamExt;` needs no `futures` line of its own.
+pub use futures::StreamExt;
 
 /// The traits needed to call backend methods, and
 /// [`Duration`](core::time::Duration).

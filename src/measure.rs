@@ -100,7 +100,7 @@ fn divide(total: Duration, n: usize) -> Duration {
 #[track_caller]
 pub fn measure_time<R>(rt: &R, n: usize, max_delay: Duration) -> Measurement
 where
-    R: Runtime + ?Sized,
+    R: Runtime,
 {
     measure_time_with(rt, &mut rt.rng(), n, max_delay)
 }
@@ -124,7 +124,7 @@ where
 #[track_caller]
 pub fn measure_time_with<R, G>(rt: &R, rng: &mut G, n: usize, max_delay: Duration) -> Measurement
 where
-    R: Runtime + ?Sized,
+    R: Runtime,
     G: Generator + ?Sized,
 {
     rt.block_on(async {

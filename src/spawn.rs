@@ -77,19 +77,32 @@ pub trait Spawn {
 
 /// A complete backend: timers, spawning, and a way in from synchronous code.
 ///
+/// It is also the bound a library writes: `R: Runtime` implies everything
+/// the spawned fan-outs and the executors' own `spawn` functions ask of a
+/// backend — `Clone + Send + Sync + 'static`, with sleeps that are `Send +
+/// 'static` — which every backend is (each is a unit struct, a handle or an
+/// `Arc`), so generic code compiles as written (see *Building a library on
+/// stagger* in the crate docs).
+///
 /// # Examples
 ///
 /// ```
 /// use stagger::prelude::*;
 /// use stagger::sim::Sim;
 ///
-/// let sim = Sim::new();
+/// // Generic over the backend, spawning, with no bound beyond `Runtime`.
+/// fn task_delays<R: Runtime>(rt: &R) -> Vec<Duration> {
+///     rt.block_on(stagger::task_wait_n(rt, 10, Duration::from_millis(5)))
+/// }
+///
 /// fn run<R: Runtime>(rt: &R) -> usize {
 ///     rt.block_on(stagger::wait_n(rt, 3, Duration::from_millis(5))).len()
 /// }
+/// let sim = Sim::new();
 /// assert_eq!(run(&sim), 3);
+/// assert_eq!(task_delays(&sim).len(), 10);
 /// ```
-pub trait Runtime: Sleeper + Spawn {
+pub trait Runtime: Sleeper<Sleep: Send + 'static> + Spawn + Clone + Send + Sync + 'static {
     /// Runs `future` to completion on the current thread and returns its
     /// output. This is how synchronous code such as
     /// [`measure_time`](crate::measure_time) enters the runtime.
@@ -104,12 +117,5 @@ impl<S: Spawn + ?Sized> Spawn for &S {
         F: Future<Output = ()> + Send + 'static,
     {
         (**self).spawn_raw(task)
-    }
-}
-
-impl<R: Runtime + ?Sized> Runtime for &R {
-    #[track_caller]
-    fn block_on<F: Future>(&self, future: F) -> F::Output {
-        (**self).block_on(future)
     }
 }

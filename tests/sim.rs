@@ -49,7 +49,7 @@ fn message(payload: &(dyn std::any::Any + Send)) -> &str {
 #[test]
 fn handle_traits() {
     fn assert_traits<T: Clone + std::fmt::Debug + Default + Send + Sync + 'static>() {}
-    fn assert_sleep<T: Future<Output = ()> + std::fmt::Debug + Send + Unpin + 'static>() {}
+    fn assert_sleep<T: Future<Output = ()> + std::fmt::Debug + Send + 'static>() {}
     assert_traits::<Sim>();
     assert_sleep::<SimSleep>();
     let sim = Sim::default();
@@ -169,13 +169,13 @@ fn past_and_zero_deadlines_fire_at_first_poll() {
     sim.block_on(async {
         sim.sleep(Duration::from_secs(2)).await;
         let past = sim.now() - Duration::from_secs(1);
-        let mut sleep = sim.sleep_until(past);
-        assert!(futures::poll!(&mut sleep).is_ready());
-        assert!(futures::poll!(sim.sleep(Duration::ZERO)).is_ready());
+        let mut sleep = pin!(sim.sleep_until(past));
+        assert!(futures::poll!(sleep.as_mut()).is_ready());
+        assert!(futures::poll!(pin!(sim.sleep(Duration::ZERO))).is_ready());
         // Created before the clock moved, polled after its deadline.
         let early = sim.sleep(Duration::from_secs(1));
         sim.sleep(Duration::from_secs(5)).await;
-        assert!(futures::poll!(early).is_ready());
+        assert!(futures::poll!(pin!(early)).is_ready());
     });
     assert_eq!(sim.elapsed(), Duration::from_secs(7));
     assert_eq!(sim.pending_timers(), 0);
@@ -186,7 +186,10 @@ fn unreachable_deadline_never_fires() {
     let sim = Sim::new();
     let never = sim.sleep(Duration::MAX);
     assert_eq!(never.deadline(), None);
-    let won = sim.block_on(select(never, sim.sleep(Duration::from_millis(20))));
+    let won = sim.block_on(select(
+        Box::pin(never),
+        Box::pin(sim.sleep(Duration::from_millis(20))),
+    ));
     assert!(matches!(won, Either::Right(_)));
     assert_eq!(sim.elapsed(), Duration::from_millis(20));
     // Huge but representable: fires, in virtual time.
@@ -317,7 +320,7 @@ fn dropped_sleep_deregisters() {
     let long = sim.sleep(Duration::from_secs(3600));
     let short = sim.sleep(Duration::from_secs(1));
     let won = sim.block_on(async {
-        let won = select(long, short).await;
+        let won = select(Box::pin(long), Box::pin(short)).await;
         assert_eq!(sim.pending_timers(), 1);
         won
     });
@@ -336,8 +339,8 @@ fn dropped_sleep_deregisters() {
 fn dropped_sleep_then_waiting_on_nothing_panics() {
     let sim = Sim::new();
     let won = sim.block_on(select(
-        sim.sleep(Duration::from_secs(3600)),
-        sim.sleep(Duration::from_secs(1)),
+        Box::pin(sim.sleep(Duration::from_secs(3600))),
+        Box::pin(sim.sleep(Duration::from_secs(1))),
     ));
     drop(won);
     sim.block_on(pending::<()>());
@@ -349,7 +352,7 @@ fn dropped_wait_n_leaves_no_timers() {
     sim.block_on(async {
         let wait = stagger::wait_n(&sim, 100, Duration::from_secs(10));
         let timeout = sim.sleep(Duration::from_millis(1));
-        match select(Box::pin(wait), timeout).await {
+        match select(Box::pin(wait), pin!(timeout)).await {
             Either::Left(_) => panic!("100 waiters over 10 s all finished within 1 ms"),
             Either::Right(((), wait)) => {
                 assert!(sim.pending_timers() > 90);
@@ -385,8 +388,8 @@ fn many_cancelled_timers_leave_nothing_behind() {
         assert!(futures::poll!(keep.as_mut()).is_pending());
         for _ in 0..5000 {
             let won = select(
-                sim.sleep(Duration::from_secs(3600)),
-                sim.sleep(Duration::from_millis(1)),
+                Box::pin(sim.sleep(Duration::from_secs(3600))),
+                Box::pin(sim.sleep(Duration::from_millis(1))),
             )
             .await;
             assert!(matches!(won, Either::Right(_)));
@@ -403,9 +406,9 @@ fn many_cancelled_timers_leave_nothing_behind() {
 fn a_sleep_moved_to_another_task_wakes_that_task() {
     let sim = Sim::new();
     sim.block_on(async {
-        let mut sleep = sim.sleep(Duration::from_secs(3));
+        let mut sleep = Box::pin(sim.sleep(Duration::from_secs(3)));
         // Registered with the block_on future's waker...
-        assert!(futures::poll!(&mut sleep).is_pending());
+        assert!(futures::poll!(sleep.as_mut()).is_pending());
         // ...then awaited by a task: the task must be the one woken.
         let task = sim.spawn(sleep);
         task.await;
@@ -416,15 +419,15 @@ fn a_sleep_moved_to_another_task_wakes_that_task() {
 #[test]
 fn sleeps_outliving_their_sim_stay_pending() {
     let sim = Sim::new();
-    let mut registered = sim.sleep(Duration::from_secs(1));
-    let mut fresh = sim.sleep(Duration::from_secs(1));
+    let mut registered = Box::pin(sim.sleep(Duration::from_secs(1)));
+    let mut fresh = Box::pin(sim.sleep(Duration::from_secs(1)));
     sim.block_on(async {
-        assert!(futures::poll!(&mut registered).is_pending());
+        assert!(futures::poll!(registered.as_mut()).is_pending());
     });
     drop(sim);
     futures::executor::block_on(async {
-        assert!(futures::poll!(&mut registered).is_pending());
-        assert!(futures::poll!(&mut fresh).is_pending());
+        assert!(futures::poll!(registered.as_mut()).is_pending());
+        assert!(futures::poll!(fresh.as_mut()).is_pending());
     });
 }
 
@@ -1594,8 +1597,8 @@ fn next_deadline_ignores_unreachable_and_dropped_sleeps() {
 // ===== randomness through the backend =====
 
 /// A library's own jitter, drawn through the traits: generic over
-/// `Runtime`, with no generator from its caller.
-async fn library_jitter<R: Runtime>(rt: &R) -> Vec<Duration> {
+/// `Sleeper`, with no generator from its caller.
+async fn library_jitter<S: Sleeper>(rt: &S) -> Vec<Duration> {
     let mut rng = rt.rng();
     let mut drawn = Vec::new();
     for _ in 0..3 {

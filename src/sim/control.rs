@@ -11,7 +11,8 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::builder::Replay;
-use super::{Inner, Sim, SimSleep, executor};
+use super::sleep::Timer;
+use super::{Inner, Sim, executor};
 
 const NOT_DRIVEN: &str = "stagger::sim::Sim::run_until_idle (or advance_to_next) polled on a \
     thread that is not running a block_on of its Sim: only that block_on runs the simulation's \
@@ -248,7 +249,7 @@ impl Sim {
 fn advance_until(sim: &Arc<Inner>, deadline: Option<Instant>) -> Advance {
     Advance {
         sim: Arc::clone(sim),
-        sleep: SimSleep::new(sim, deadline),
+        timer: Timer::new(sim, deadline),
         permitted: false,
     }
 }
@@ -257,7 +258,7 @@ fn advance_until(sim: &Arc<Inner>, deadline: Option<Instant>) -> Advance {
 #[must_use = "time moves only when the future is awaited"]
 pub struct Advance {
     sim: Arc<Inner>,
-    sleep: SimSleep,
+    timer: Timer,
     /// Whether the deadline was made a permit to move time, while paused.
     permitted: bool,
 }
@@ -268,12 +269,12 @@ impl Future for Advance {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         if !this.permitted {
-            if let Some(deadline) = this.sleep.deadline() {
+            if let Some(deadline) = this.timer.deadline() {
                 *this.sim.lock().permits.entry(deadline).or_default() += 1;
                 this.permitted = true;
             }
         }
-        Pin::new(&mut this.sleep).poll(cx)
+        this.timer.poll(cx)
     }
 }
 
@@ -281,7 +282,7 @@ impl Drop for Advance {
     /// Withdraws the permit: a paused clock moves only while an `advance`
     /// is under way.
     fn drop(&mut self) {
-        let (true, Some(deadline)) = (self.permitted, self.sleep.deadline()) else {
+        let (true, Some(deadline)) = (self.permitted, self.timer.deadline()) else {
             return;
         };
         let mut state = self.sim.lock();
@@ -297,7 +298,7 @@ impl Drop for Advance {
 impl fmt::Debug for Advance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Advance")
-            .field("until", &self.sleep.deadline())
+            .field("until", &self.timer.deadline())
             .finish()
     }
 }

@@ -484,8 +484,8 @@ impl Sim {
     ///
     /// let sim = Sim::new();
     /// sim.block_on(async {
-    ///     let long = sim.sleep(Duration::from_secs(60));
-    ///     let short = sim.sleep(Duration::from_secs(1));
+    ///     let long = Box::pin(sim.sleep(Duration::from_secs(60)));
+    ///     let short = Box::pin(sim.sleep(Duration::from_secs(1)));
     ///     let won = select(long, short).await;
     ///     assert!(matches!(won, Either::Right(_)));
     ///     assert_eq!(sim.pending_timers(), 1); // `long`, held by `won`

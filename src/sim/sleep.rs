@@ -2,47 +2,74 @@
 
 use core::fmt;
 use core::future::Future;
+use core::marker::PhantomPinned;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use pin_project_lite::pin_project;
+
 use super::Inner;
 
-/// Future returned by [`Sim`](super::Sim)'s [`Sleeper`](crate::Sleeper) methods:
-/// completes once the simulation's virtual clock reaches its deadline.
-///
-/// The deadline and the sequence number that orders it among equal deadlines
-/// are fixed when the sleep is created. The timer is registered with the
-/// simulation at the first poll that finds the deadline still ahead, and
-/// fires when a [`block_on`](crate::Runtime::block_on) of the simulation
-/// advances time to it. A sleep without a deadline (one too far away for an
-/// `Instant`) never fires and registers nothing.
-///
-/// A `SimSleep` can be created anywhere and polled by any executor, but only
-/// a `block_on` of its own simulation moves the clock that fires it; once
-/// that simulation is dropped, a pending sleep never completes.
-///
-/// # Cancellation
-///
-/// Dropping the sleep removes its timer from the simulation, so a dropped
-/// sleep never moves virtual time. Dropping it after it fired does nothing.
-///
-/// # Examples
-///
-/// ```
-/// use stagger::prelude::*;
-/// use stagger::sim::{Sim, SimSleep};
-///
-/// let sim = Sim::new();
-/// let sleep: SimSleep = sim.sleep(Duration::from_secs(30));
-/// assert_eq!(sleep.deadline(), Some(sim.now() + Duration::from_secs(30)));
-/// sim.block_on(sleep);
-/// assert_eq!(sim.elapsed(), Duration::from_secs(30));
-/// ```
-#[must_use = "futures do nothing unless polled"]
-pub struct SimSleep {
+pin_project! {
+    /// Future returned by [`Sim`](super::Sim)'s [`Sleeper`](crate::Sleeper) methods:
+    /// completes once the simulation's virtual clock reaches its deadline.
+    ///
+    /// The deadline and the sequence number that orders it among equal deadlines
+    /// are fixed when the sleep is created. The timer is registered with the
+    /// simulation at the first poll that finds the deadline still ahead, and
+    /// fires when a [`block_on`](crate::Runtime::block_on) of the simulation
+    /// advances time to it. A sleep without a deadline (one too far away for an
+    /// `Instant`) never fires and registers nothing.
+    ///
+    /// A `SimSleep` can be created anywhere and polled by any executor, but only
+    /// a `block_on` of its own simulation moves the clock that fires it; once
+    /// that simulation is dropped, a pending sleep never completes.
+    ///
+    /// Like tokio's `Sleep`, it is not `Unpin`: pin it (`std::pin::pin!`,
+    /// `Box::pin`) to poll it by hand or to pass it to
+    /// `futures::future::select`, so that code tested on `Sim` compiles on
+    /// tokio too.
+    ///
+    /// ```compile_fail,E0277
+    /// fn unpin<T: Unpin>() {}
+    /// unpin::<stagger::sim::SimSleep>();
+    /// ```
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the sleep removes its timer from the simulation, so a dropped
+    /// sleep never moves virtual time. Dropping it after it fired does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stagger::prelude::*;
+    /// use stagger::sim::{Sim, SimSleep};
+    ///
+    /// let sim = Sim::new();
+    /// let sleep: SimSleep = sim.sleep(Duration::from_secs(30));
+    /// assert_eq!(sleep.deadline(), Some(sim.now() + Duration::from_secs(30)));
+    /// sim.block_on(sleep);
+    /// assert_eq!(sim.elapsed(), Duration::from_secs(30));
+    /// ```
+    #[must_use = "futures do nothing unless polled"]
+    pub struct SimSleep {
+        timer: Timer,
+        // Not `Unpin`, like tokio's `Sleep`: code that moves a sleep after
+        // polling it, or polls one without pinning it, fails to compile on
+        // `Sim` as it would on tokio, instead of passing its tests on `Sim`
+        // and failing to build for production.
+        #[pin]
+        _pinned: PhantomPinned,
+    }
+}
+
+/// A `SimSleep`'s timer: what it keeps, and what its drop deregisters;
+/// [`Advance`](super::Advance) moves the clock on one.
+pub(super) struct Timer {
     sim: Arc<Inner>,
     // `None`: unreachable, never fires.
     deadline: Option<Instant>,
@@ -82,13 +109,26 @@ impl Ticket {
     }
 }
 
-impl SimSleep {
+impl Timer {
     pub(super) fn new(sim: &Arc<Inner>, deadline: Option<Instant>) -> Self {
-        SimSleep {
+        Timer {
             sim: Arc::clone(sim),
             deadline,
             offset: deadline.map_or(u64::MAX, |deadline| sim.offset(deadline)),
             ticket: Ticket::new(sim.next_seq.fetch_add(1, Ordering::Relaxed)),
+        }
+    }
+
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+impl SimSleep {
+    pub(super) fn new(sim: &Arc<Inner>, deadline: Option<Instant>) -> Self {
+        SimSleep {
+            timer: Timer::new(sim, deadline),
+            _pinned: PhantomPinned,
         }
     }
 
@@ -107,7 +147,7 @@ impl SimSleep {
     /// assert_eq!(sim.sleep(Duration::MAX).deadline(), None);
     /// ```
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        self.timer.deadline
     }
 }
 
@@ -115,7 +155,15 @@ impl Future for SimSleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
+        self.project().timer.poll(cx)
+    }
+}
+
+impl Timer {
+    /// Completes once the clock reaches the deadline, registering the timer
+    /// at the first poll that finds it ahead.
+    pub(super) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
         let Some(deadline) = this.deadline else {
             // Never fires; counted, so that a deadlock can name it.
             if !this.ticket.registered() {
@@ -154,7 +202,7 @@ impl Future for SimSleep {
     }
 }
 
-impl Drop for SimSleep {
+impl Drop for Timer {
     fn drop(&mut self) {
         if !self.ticket.registered() {
             return;
@@ -177,10 +225,11 @@ impl Drop for SimSleep {
 
 impl fmt::Debug for SimSleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let timer = &self.timer;
         f.debug_struct("SimSleep")
-            .field("deadline", &self.deadline)
-            .field("seq", &self.ticket.seq())
-            .field("registered", &self.ticket.registered())
+            .field("deadline", &timer.deadline)
+            .field("seq", &timer.ticket.seq())
+            .field("registered", &timer.ticket.registered())
             .finish()
     }
 }

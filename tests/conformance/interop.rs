@@ -4,14 +4,15 @@
 
 use std::time::Duration;
 
-use crate::suite::{Backend, SLACK};
+use crate::suite::SLACK;
+use stagger::Runtime;
 
 // ===== backon =====
 
 /// An operation that fails `fail` times, then succeeds, retried by backon
 /// on `rt`'s clock: the attempts, each back-off, and the time it took.
 #[cfg(feature = "backon")]
-fn retried<R: Backend>(rt: &R, fail: u32) -> (u32, Vec<Duration>, Duration) {
+fn retried<R: Runtime>(rt: &R, fail: u32) -> (u32, Vec<Duration>, Duration) {
     use backon::{ExponentialBuilder, Retryable};
     use stagger::interop::BackonSleeper;
     use std::sync::{Arc, Mutex};
@@ -50,7 +51,7 @@ fn retried<R: Backend>(rt: &R, fail: u32) -> (u32, Vec<Duration>, Duration) {
 }
 
 #[cfg(feature = "backon")]
-pub fn backon_retries_on_the_backend_clock<R: Backend>(rt: &R) {
+pub fn backon_retries_on_the_backend_clock<R: Runtime>(rt: &R) {
     let (attempts, slept, took) = retried(rt, 3);
     assert_eq!(attempts, 4);
     assert_eq!(slept.len(), 3);
@@ -69,7 +70,7 @@ pub fn backon_retries_on_the_backend_clock<R: Backend>(rt: &R) {
 // ===== hyper =====
 
 #[cfg(feature = "hyper")]
-pub fn hyper_timer_keeps_the_contract<R: Backend<Sleep: Sync>>(rt: &R) {
+pub fn hyper_timer_keeps_the_contract<R: Runtime<Sleep: Sync>>(rt: &R) {
     use hyper::rt::Timer;
     use stagger::interop::HyperTimer;
 
@@ -126,7 +127,7 @@ impl std::future::Future for Foreign {
 impl hyper::rt::Sleep for Foreign {}
 
 #[cfg(feature = "hyper")]
-pub fn hyper_serves_and_times_out_on_the_backend_clock<R: Backend<Sleep: Sync>>(rt: &R) {
+pub fn hyper_serves_and_times_out_on_the_backend_clock<R: Runtime<Sleep: Sync>>(rt: &R) {
     use std::convert::Infallible;
 
     use hyper::body::Incoming;

@@ -13,7 +13,8 @@ use stagger::Sleeper;
 use stagger::schedule::{self, Missed, Rate, Tick};
 
 use crate::counting::Counting;
-use crate::suite::{Backend, FAR, SLACK, counted_sleep, message, run_briefly, within};
+use crate::suite::{FAR, SLACK, counted_sleep, message, run_briefly, within};
+use stagger::Runtime;
 
 const PERIOD: Duration = Duration::from_millis(10);
 
@@ -21,7 +22,7 @@ fn every(period: Duration) -> schedule::Constant {
     schedule::constant(Rate::every(period).unwrap())
 }
 
-pub fn ticks_fire_in_order_at_their_intended_instants<R: Backend>(rt: &R) {
+pub fn ticks_fire_in_order_at_their_intended_instants<R: Runtime>(rt: &R) {
     let rec = Counting::new(rt.clone());
     let ticks = schedule::ticks(&rec, every(PERIOD).take(10));
     let start = ticks.start();
@@ -47,7 +48,7 @@ pub fn ticks_fire_in_order_at_their_intended_instants<R: Backend>(rt: &R) {
 
 /// Ticks every 10 ms; the consumer takes tick 0, then stalls for 45 ms (on
 /// the backend's clock), then takes the rest as fast as they come.
-fn stalled(rt: &impl Backend, missed: Missed, n: usize) -> (Vec<Tick>, u64, std::time::Instant) {
+fn stalled(rt: &impl Runtime, missed: Missed, n: usize) -> (Vec<Tick>, u64, std::time::Instant) {
     let mut ticks = schedule::ticks(rt, every(PERIOD).take(n)).missed(missed);
     let start = ticks.start();
     let got = rt.block_on(async {
@@ -61,7 +62,7 @@ fn stalled(rt: &impl Backend, missed: Missed, n: usize) -> (Vec<Tick>, u64, std:
     (got, ticks.skipped(), start)
 }
 
-pub fn ticks_burst_yields_every_overdue_tick<R: Backend>(rt: &R) {
+pub fn ticks_burst_yields_every_overdue_tick<R: Runtime>(rt: &R) {
     let (got, skipped, start) = stalled(rt, Missed::Burst, 10);
     assert_eq!(skipped, 0);
     assert_eq!(
@@ -84,7 +85,7 @@ pub fn ticks_burst_yields_every_overdue_tick<R: Backend>(rt: &R) {
     }
 }
 
-pub fn ticks_skip_drops_overdue_ticks<R: Backend>(rt: &R) {
+pub fn ticks_skip_drops_overdue_ticks<R: Runtime>(rt: &R) {
     let (got, skipped, start) = stalled(rt, Missed::Skip, 10);
     let indices: Vec<_> = got.iter().map(|t| t.index).collect();
     assert!(indices.is_sorted());
@@ -104,7 +105,7 @@ pub fn ticks_skip_drops_overdue_ticks<R: Backend>(rt: &R) {
     }
 }
 
-pub fn ticks_delay_shifts_the_rest<R: Backend>(rt: &R) {
+pub fn ticks_delay_shifts_the_rest<R: Runtime>(rt: &R) {
     let (got, skipped, start) = stalled(rt, Missed::Delay, 6);
     assert_eq!(skipped, 0);
     assert_eq!(
@@ -126,7 +127,7 @@ pub fn ticks_delay_shifts_the_rest<R: Backend>(rt: &R) {
     assert_eq!(got[2].intended, got[1].fired + PERIOD);
 }
 
-pub fn ticks_take_any_offsets<R: Backend>(rt: &R) {
+pub fn ticks_take_any_offsets<R: Runtime>(rt: &R) {
     // An offset smaller than its predecessor is overdue, not a panic; one
     // past what an Instant holds never fires.
     let offsets = [
@@ -151,7 +152,7 @@ pub fn ticks_take_any_offsets<R: Backend>(rt: &R) {
     assert_eq!(rt.block_on(empty.next()), None);
 }
 
-pub fn run_sends_open_loop<R: Backend>(rt: &R) {
+pub fn run_sends_open_loop<R: Runtime>(rt: &R) {
     // A service that takes 30 ms, called every 5 ms: six requests in flight
     // at once, none waiting for another.
     let service = Duration::from_millis(30);
@@ -186,7 +187,7 @@ pub fn run_sends_open_loop<R: Backend>(rt: &R) {
     );
 }
 
-pub fn dropped_run_cancels_its_requests<R: Backend>(rt: &R) {
+pub fn dropped_run_cancels_its_requests<R: Runtime>(rt: &R) {
     let rec = Counting::new(rt.clone());
     let (finished, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let (sleeper, fin, drp) = (rec.clone(), Arc::clone(&finished), Arc::clone(&dropped));
@@ -205,7 +206,7 @@ pub fn dropped_run_cancels_its_requests<R: Backend>(rt: &R) {
     assert!(dropped.load(Ordering::SeqCst) > 0);
 }
 
-pub fn run_panic_cancels_the_rest<R: Backend>(rt: &R) {
+pub fn run_panic_cancels_the_rest<R: Runtime>(rt: &R) {
     let rec = Counting::new(rt.clone());
     let sleeper = rec.clone();
     let mut requests = schedule::run(rt, every(Duration::from_millis(2)).take(50), move |tick| {
@@ -231,7 +232,7 @@ pub fn run_panic_cancels_the_rest<R: Backend>(rt: &R) {
     rec.log(|log| assert_eq!(log.live, 0, "requests outlived the panic"));
 }
 
-pub fn run_returns_to_its_poller_under_an_endless_flood<R: Backend>(rt: &R) {
+pub fn run_returns_to_its_poller_under_an_endless_flood<R: Runtime>(rt: &R) {
     // A billion ticks a second, endless: every poll finds ticks due. It
     // must still return, having started a bounded batch.
     let started = Arc::new(AtomicUsize::new(0));

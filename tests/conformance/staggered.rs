@@ -17,7 +17,8 @@ use rand::rngs::StdRng;
 use stagger::{Done, Sleeper};
 
 use crate::counting::{Counting, DROP_PANIC, Fault, Log, PANIC};
-use crate::suite::{Backend, FAR, MAX, SLACK, counted_sleep, message, run_briefly, within};
+use crate::suite::{FAR, MAX, SLACK, counted_sleep, message, run_briefly, within};
+use stagger::Runtime;
 
 /// Where the work runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +41,7 @@ fn fan_out<R, I, F, Fut>(
     f: F,
 ) -> BoxStream<'static, Done<Fut::Output>>
 where
-    R: Backend,
+    R: Runtime,
     I: IntoIterator,
     I::Item: Send + 'static,
     F: FnMut(I::Item) -> Fut + Send + 'static,
@@ -61,7 +62,7 @@ fn expected_pairs(seed: u64, n: usize, max: Duration) -> Vec<(usize, Duration)> 
     (0..n).map(|i| (i, uniform.sample(&mut rng))).collect()
 }
 
-pub fn staggered_runs_each_item_once_after_its_delay<R: Backend>(rt: &R) {
+pub fn staggered_runs_each_item_once_after_its_delay<R: Runtime>(rt: &R) {
     let n = 30;
     for how in BOTH {
         let seed = 17;
@@ -115,7 +116,7 @@ pub fn staggered_runs_each_item_once_after_its_delay<R: Backend>(rt: &R) {
     }
 }
 
-pub fn staggered_runs_concurrently<R: Backend>(rt: &R) {
+pub fn staggered_runs_concurrently<R: Runtime>(rt: &R) {
     // 40 items of 20 ms of work each, started within 40 ms: about 60 ms in
     // all, not the 800 ms of serial work.
     let work = Duration::from_millis(20);
@@ -142,7 +143,7 @@ pub fn staggered_runs_concurrently<R: Backend>(rt: &R) {
     }
 }
 
-pub fn staggered_zero_items_end_at_once<R: Backend>(rt: &R) {
+pub fn staggered_zero_items_end_at_once<R: Runtime>(rt: &R) {
     for how in BOTH {
         let mut stream = fan_out(
             rt,
@@ -159,7 +160,7 @@ pub fn staggered_zero_items_end_at_once<R: Backend>(rt: &R) {
     assert!(stream.is_terminated());
 }
 
-pub fn staggered_huge_delays_are_cancellable<R: Backend>(rt: &R) {
+pub fn staggered_huge_delays_are_cancellable<R: Runtime>(rt: &R) {
     for how in BOTH {
         for max in FAR {
             let rec = Counting::new(rt.clone());
@@ -178,7 +179,7 @@ pub fn staggered_huge_delays_are_cancellable<R: Backend>(rt: &R) {
     }
 }
 
-pub fn dropped_staggered_drops_timers_and_work<R: Backend>(rt: &R) {
+pub fn dropped_staggered_drops_timers_and_work<R: Runtime>(rt: &R) {
     // Every item's delay is zero: the work of all 20 starts at the first
     // poll, and waits 300 ms; dropped after 20 ms, none may finish.
     for how in BOTH {
@@ -209,7 +210,7 @@ pub fn dropped_staggered_drops_timers_and_work<R: Backend>(rt: &R) {
     }
 }
 
-pub fn spawned_work_runs_without_the_stream_being_polled<R: Backend>(rt: &R) {
+pub fn spawned_work_runs_without_the_stream_being_polled<R: Runtime>(rt: &R) {
     // Due at once, the tasks are spawned at the first poll; from then on
     // they run on their own. Inline work runs only when the stream is
     // polled.
@@ -242,7 +243,7 @@ pub fn spawned_work_runs_without_the_stream_being_polled<R: Backend>(rt: &R) {
     }
 }
 
-pub fn staggered_work_panic_resumes_in_the_poller<R: Backend>(rt: &R) {
+pub fn staggered_work_panic_resumes_in_the_poller<R: Runtime>(rt: &R) {
     for how in BOTH {
         let sleeper = rt.clone();
         let mut stream = fan_out(
@@ -283,7 +284,7 @@ pub fn staggered_work_panic_resumes_in_the_poller<R: Backend>(rt: &R) {
     }
 }
 
-pub fn staggered_resumes_every_fault<R: Backend>(rt: &R) {
+pub fn staggered_resumes_every_fault<R: Runtime>(rt: &R) {
     // The timers of items are the fan-out's own sleeps: sleep 5 panics at
     // its first poll or when dropped. Inline, no PollAndDrop: a panic while
     // unwinding would abort.
@@ -323,7 +324,7 @@ pub fn staggered_resumes_every_fault<R: Backend>(rt: &R) {
     }
 }
 
-pub fn staggered_is_send_and_spawnable<R: Backend>(rt: &R) {
+pub fn staggered_is_send_and_spawnable<R: Runtime>(rt: &R) {
     // The streams borrow nothing: they move into a task whole.
     fn assert_send<T: Send + 'static>(_: &T) {}
     let inline = stagger::staggered(rt, 0..3, MAX, |i| async move { i });
@@ -342,7 +343,7 @@ pub fn staggered_is_send_and_spawnable<R: Backend>(rt: &R) {
 
 // ===== timeout =====
 
-pub fn timeout_returns_the_output_or_elapsed<R: Backend>(rt: &R) {
+pub fn timeout_returns_the_output_or_elapsed<R: Runtime>(rt: &R) {
     rt.block_on(async {
         let fast = stagger::timeout(
             rt,
@@ -372,14 +373,14 @@ pub fn timeout_returns_the_output_or_elapsed<R: Backend>(rt: &R) {
     });
 }
 
-pub fn timeout_past_instant_range_never_fires<R: Backend>(rt: &R) {
+pub fn timeout_past_instant_range_never_fires<R: Runtime>(rt: &R) {
     for dur in FAR {
         let never = std::future::pending::<()>();
         rt.block_on(run_briefly(rt, stagger::timeout(rt, dur, never)));
     }
 }
 
-pub fn timeout_drops_its_future_and_timer<R: Backend>(rt: &R) {
+pub fn timeout_drops_its_future_and_timer<R: Runtime>(rt: &R) {
     let rec = Counting::new(rt.clone());
     rt.block_on(async {
         let inner = rec.sleep(Duration::from_secs(3600));

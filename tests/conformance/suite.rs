@@ -1,4 +1,4 @@
-//! Backend-independent tests, each a generic function over a [`Backend`].
+//! Runtime-independent tests, each a generic function over a [`Runtime`].
 //!
 //! Time is read from the backend's own clock: real time on real backends,
 //! virtual time on `Sim`. Delays are tens of milliseconds, lower bounds are
@@ -25,10 +25,6 @@ use stagger::{Runtime, Sleeper};
 
 use crate::counting::{Counting, DROP_PANIC, Fault, Log, PANIC};
 
-/// What the suite needs of a backend: a runtime whose sleeps can be spawned.
-pub trait Backend: Runtime<Sleep: Send + 'static> + Clone + Send + Sync + 'static {}
-impl<R: Runtime<Sleep: Send + 'static> + Clone + Send + Sync + 'static> Backend for R {}
-
 pub const MAX: Duration = Duration::from_millis(40);
 /// Far above any delay used here; only a hang or a serial run exceeds it.
 pub const SLACK: Duration = Duration::from_millis(600);
@@ -47,14 +43,14 @@ fn assert_valid(delays: &[Duration], n: usize, max: Duration) {
 /// time elapsed on the backend's clock since just before its creation (the
 /// combinators read their start when called). Real time on real backends,
 /// virtual time on `Sim`.
-fn timed<R: Backend, F: Future>(rt: &R, make: impl FnOnce() -> F) -> (F::Output, Duration) {
+fn timed<R: Runtime, F: Future>(rt: &R, make: impl FnOnce() -> F) -> (F::Output, Duration) {
     let start = rt.now();
     let output = rt.block_on(make());
     (output, rt.now() - start)
 }
 
 /// Races `future` against a 20 ms sleep; the sleep must win.
-pub async fn run_briefly<R: Backend, F: Future>(rt: &R, future: F) {
+pub async fn run_briefly<R: Runtime, F: Future>(rt: &R, future: F) {
     let future = pin!(future);
     let timeout = pin!(rt.sleep(Duration::from_millis(20)));
     match select(future, timeout).await {
@@ -63,7 +59,7 @@ pub async fn run_briefly<R: Backend, F: Future>(rt: &R, future: F) {
     }
 }
 
-fn assert_still_pending<R: Backend, F: Future>(rt: &R, future: F) {
+fn assert_still_pending<R: Runtime, F: Future>(rt: &R, future: F) {
     rt.block_on(run_briefly(rt, future));
 }
 
@@ -78,7 +74,7 @@ fn expected(seed: u64, n: usize, max: Duration) -> Vec<Duration> {
 
 // ===== wait_random =====
 
-pub fn wait_random_within_bounds<R: Backend>(rt: &R) {
+pub fn wait_random_within_bounds<R: Runtime>(rt: &R) {
     for _ in 0..5 {
         let (delay, elapsed) = timed(rt, || stagger::wait_random(rt, MAX));
         assert!(delay <= MAX);
@@ -90,13 +86,13 @@ pub fn wait_random_within_bounds<R: Backend>(rt: &R) {
     }
 }
 
-pub fn wait_random_with_zero_max<R: Backend>(rt: &R) {
+pub fn wait_random_with_zero_max<R: Runtime>(rt: &R) {
     let (delay, elapsed) = timed(rt, || stagger::wait_random(rt, Duration::ZERO));
     assert_eq!(delay, Duration::ZERO);
     assert!(elapsed < SLACK);
 }
 
-pub fn wait_random_huge_max_is_cancellable<R: Backend>(rt: &R) {
+pub fn wait_random_huge_max_is_cancellable<R: Runtime>(rt: &R) {
     for max in FAR {
         assert_still_pending(rt, stagger::wait_random(rt, max));
     }
@@ -107,7 +103,7 @@ pub fn wait_random_huge_max_is_cancellable<R: Backend>(rt: &R) {
 /// `n` waiters take about the longest delay, not the sum.
 fn assert_runs_concurrently<R, F>(rt: &R, call: impl FnOnce(usize, Duration) -> F)
 where
-    R: Backend,
+    R: Runtime,
     F: Future<Output = Vec<Duration>>,
 {
     let n = 50;
@@ -129,7 +125,7 @@ where
 /// of order; the result must be ascending anyway.
 fn assert_ascending_under_ties<R, F>(rt: &R, call: impl Fn(usize, Duration) -> F)
 where
-    R: Backend,
+    R: Runtime,
     F: Future<Output = Vec<Duration>>,
 {
     for _ in 0..3 {
@@ -141,7 +137,7 @@ where
 /// `n = 0` returns an empty `Vec` at once, whatever `max_delay`.
 fn assert_zero_is_empty<R, F>(rt: &R, call: impl FnOnce(usize, Duration) -> F)
 where
-    R: Backend,
+    R: Runtime,
     F: Future<Output = Vec<Duration>>,
 {
     let (delays, elapsed) = timed(rt, || call(0, stagger::DEFAULT_MAX_DELAY));
@@ -151,30 +147,30 @@ where
 
 // ===== wait_n =====
 
-pub fn wait_n_runs_concurrently<R: Backend>(rt: &R) {
+pub fn wait_n_runs_concurrently<R: Runtime>(rt: &R) {
     assert_runs_concurrently(rt, |n, max| stagger::wait_n(rt, n, max));
 }
 
-pub fn wait_n_ascending_under_ties<R: Backend>(rt: &R) {
+pub fn wait_n_ascending_under_ties<R: Runtime>(rt: &R) {
     assert_ascending_under_ties(rt, |n, max| stagger::wait_n(rt, n, max));
 }
 
-pub fn wait_n_zero_is_empty<R: Backend>(rt: &R) {
+pub fn wait_n_zero_is_empty<R: Runtime>(rt: &R) {
     assert_zero_is_empty(rt, |n, max| stagger::wait_n(rt, n, max));
 }
 
-pub fn wait_n_zero_max_is_zeros<R: Backend>(rt: &R) {
+pub fn wait_n_zero_max_is_zeros<R: Runtime>(rt: &R) {
     let delays = rt.block_on(stagger::wait_n(rt, 100, Duration::ZERO));
     assert_eq!(delays, vec![Duration::ZERO; 100]);
 }
 
-pub fn wait_n_huge_max_is_cancellable<R: Backend>(rt: &R) {
+pub fn wait_n_huge_max_is_cancellable<R: Runtime>(rt: &R) {
     for max in FAR {
         assert_still_pending(rt, stagger::wait_n(rt, 3, max));
     }
 }
 
-pub fn wait_n_shares_one_start<R: Backend>(rt: &R) {
+pub fn wait_n_shares_one_start<R: Runtime>(rt: &R) {
     let rec = Counting::new(rt.clone());
     assert_one_start(rt, &rec, |rng, n, max| {
         stagger::wait_n_with(&rec, rng, n, max)
@@ -188,7 +184,7 @@ fn assert_one_start<R, F>(
     rec: &Counting<R>,
     call: impl FnOnce(&mut StdRng, usize, Duration) -> F,
 ) where
-    R: Backend,
+    R: Runtime,
     F: Future<Output = Vec<Duration>>,
 {
     let (seed, n, max) = (5, 64, Duration::from_millis(20));
@@ -211,7 +207,7 @@ const DROP_MAX: Duration = Duration::from_millis(300);
 /// Starts `future` (over delays up to [`DROP_MAX`]), lets it run for 20 ms,
 /// drops it, waits until every delay would have passed, and checks that no
 /// waiter finished after the drop and every timer is gone.
-fn assert_drop_releases_timers<R: Backend, F: Future>(rt: &R, rec: &Counting<R>, future: F) {
+fn assert_drop_releases_timers<R: Runtime, F: Future>(rt: &R, rec: &Counting<R>, future: F) {
     rt.block_on(async {
         let fired_at_drop = {
             let mut future = pin!(future);
@@ -228,12 +224,12 @@ fn assert_drop_releases_timers<R: Backend, F: Future>(rt: &R, rec: &Counting<R>,
     });
 }
 
-pub fn dropped_wait_n_drops_timers<R: Backend>(rt: &R) {
+pub fn dropped_wait_n_drops_timers<R: Runtime>(rt: &R) {
     let rec = Counting::new(rt.clone());
     assert_drop_releases_timers(rt, &rec, stagger::wait_n(&rec, 100, DROP_MAX));
 }
 
-pub fn dropped_as_completed_drops_timers<R: Backend>(rt: &R) {
+pub fn dropped_as_completed_drops_timers<R: Runtime>(rt: &R) {
     let rec = Counting::new(rt.clone());
     rt.block_on(async {
         let mut stream = stagger::as_completed(&rec, 100, Duration::from_secs(3600));
@@ -250,14 +246,14 @@ pub fn dropped_as_completed_drops_timers<R: Backend>(rt: &R) {
 
 // ===== task_wait_random, task_wait_n =====
 
-pub fn task_wait_n_shares_one_start<R: Backend>(rt: &R) {
+pub fn task_wait_n_shares_one_start<R: Runtime>(rt: &R) {
     let rec = Counting::new(rt.clone());
     assert_one_start(rt, &rec, |rng, n, max| {
         stagger::task_wait_n_with(&rec, rng, n, max)
     });
 }
 
-pub fn task_wait_n_panic_cancels_the_rest<R: Backend>(rt: &R) {
+pub fn task_wait_n_panic_cancels_the_rest<R: Runtime>(rt: &R) {
     // The 10th of 50 waiters panics at its first poll; the others sleep long.
     let rec = Counting::panicking(rt.clone(), 10);
     rt.block_on(async {
@@ -276,7 +272,7 @@ pub fn task_wait_n_panic_cancels_the_rest<R: Backend>(rt: &R) {
     });
 }
 
-pub fn try_join_of_panicking_waiter<R: Backend>(rt: &R) {
+pub fn try_join_of_panicking_waiter<R: Runtime>(rt: &R) {
     let rec = Counting::panicking(rt.clone(), 0);
     let err = rt
         .block_on(async { stagger::task_wait_random(&rec, MAX).try_join().await })
@@ -285,31 +281,31 @@ pub fn try_join_of_panicking_waiter<R: Backend>(rt: &R) {
     assert_eq!(err.to_string(), format!("task panicked: {PANIC}"));
 }
 
-pub fn dropped_task_wait_n_cancels_tasks<R: Backend>(rt: &R) {
+pub fn dropped_task_wait_n_cancels_tasks<R: Runtime>(rt: &R) {
     let rec = Counting::new(rt.clone());
     assert_drop_releases_timers(rt, &rec, stagger::task_wait_n(&rec, 100, DROP_MAX));
 }
 
-pub fn task_wait_random_within_bounds<R: Backend>(rt: &R) {
+pub fn task_wait_random_within_bounds<R: Runtime>(rt: &R) {
     let (delay, elapsed) = timed(rt, || async { stagger::task_wait_random(rt, MAX).await });
     assert!(delay <= MAX);
     assert!(elapsed >= delay);
     assert!(elapsed < delay + SLACK);
 }
 
-pub fn task_wait_n_runs_concurrently<R: Backend>(rt: &R) {
+pub fn task_wait_n_runs_concurrently<R: Runtime>(rt: &R) {
     assert_runs_concurrently(rt, |n, max| stagger::task_wait_n(rt, n, max));
 }
 
-pub fn task_wait_n_ascending_under_ties<R: Backend>(rt: &R) {
+pub fn task_wait_n_ascending_under_ties<R: Runtime>(rt: &R) {
     assert_ascending_under_ties(rt, |n, max| stagger::task_wait_n(rt, n, max));
 }
 
-pub fn task_wait_n_zero_is_empty<R: Backend>(rt: &R) {
+pub fn task_wait_n_zero_is_empty<R: Runtime>(rt: &R) {
     assert_zero_is_empty(rt, |n, max| stagger::task_wait_n(rt, n, max));
 }
 
-pub fn task_wait_n_huge_max_is_cancellable<R: Backend>(rt: &R) {
+pub fn task_wait_n_huge_max_is_cancellable<R: Runtime>(rt: &R) {
     for max in FAR {
         assert_still_pending(rt, stagger::task_wait_n(rt, 3, max));
     }
@@ -317,7 +313,7 @@ pub fn task_wait_n_huge_max_is_cancellable<R: Backend>(rt: &R) {
 
 // ===== measure_time =====
 
-pub fn measure_time_is_consistent<R: Backend>(rt: &R) {
+pub fn measure_time_is_consistent<R: Runtime>(rt: &R) {
     let n = 20;
     let m = stagger::measure_time(rt, n, MAX);
     assert_eq!(m.n, n);
@@ -328,7 +324,7 @@ pub fn measure_time_is_consistent<R: Backend>(rt: &R) {
     assert_eq!(m.lateness, m.total - m.longest);
 }
 
-pub fn measure_time_zero<R: Backend>(rt: &R) {
+pub fn measure_time_zero<R: Runtime>(rt: &R) {
     let m = stagger::measure_time(rt, 0, MAX);
     assert_eq!(
         (m.n, m.per_task, m.longest),
@@ -339,7 +335,7 @@ pub fn measure_time_zero<R: Backend>(rt: &R) {
 
 // ===== determinism =====
 
-pub fn seed_fixes_delays<R: Backend>(rt: &R) {
+pub fn seed_fixes_delays<R: Runtime>(rt: &R) {
     let (seed, n, max) = (42, 16, Duration::from_millis(20));
     let want = expected(seed, n, max);
     let rng = || StdRng::seed_from_u64(seed);
@@ -363,7 +359,7 @@ pub fn seed_fixes_delays<R: Backend>(rt: &R) {
 /// The backend's generator (`Sleeper::rng`): two are two sequences, its
 /// draws are uniform in range, and it is `Send`, so a loop drawing from it
 /// can be spawned.
-pub fn backend_rng_is_uniform_and_send<R: Backend>(rt: &R) {
+pub fn backend_rng_is_uniform_and_send<R: Runtime>(rt: &R) {
     use rand::RngExt;
 
     let (mut a, mut b) = (rt.rng(), rt.rng());
@@ -396,7 +392,7 @@ pub fn backend_rng_is_uniform_and_send<R: Backend>(rt: &R) {
     assert!(total <= Duration::from_millis(10), "{total:?}");
 }
 
-pub fn distributions_plug_in<R: Backend>(rt: &R) {
+pub fn distributions_plug_in<R: Runtime>(rt: &R) {
     let t = Duration::from_millis(20);
     let equal = rt.block_on(stagger::wait_n_from(
         rt,
@@ -421,7 +417,7 @@ pub fn distributions_plug_in<R: Backend>(rt: &R) {
 
 // ===== as_completed =====
 
-pub fn as_completed_yields_every_delay<R: Backend>(rt: &R) {
+pub fn as_completed_yields_every_delay<R: Runtime>(rt: &R) {
     let (seed, n) = (9, 30);
     // The waiters' shared start is read when the stream is created.
     let start = rt.now();
@@ -441,7 +437,7 @@ pub fn as_completed_yields_every_delay<R: Backend>(rt: &R) {
 
 // ===== spawned tasks =====
 
-pub fn spawn_returns_output<R: Backend>(rt: &R) {
+pub fn spawn_returns_output<R: Runtime>(rt: &R) {
     let out = rt.block_on(async {
         let a = rt.spawn(async { 40 });
         let b = rt.spawn(async { 2 });
@@ -462,7 +458,7 @@ impl Drop for DropCounter {
 /// How long a counting task sleeps: ample time to drop its handle first.
 const TASK_SLEEP: Duration = Duration::from_millis(200);
 
-fn counting_task<R: Backend>(
+fn counting_task<R: Runtime>(
     rt: &R,
     finished: &Arc<AtomicUsize>,
     dropped: &Arc<AtomicUsize>,
@@ -488,7 +484,7 @@ pub fn counted_sleep<S: Sleeper<Sleep: Send + 'static>>(
     }
 }
 
-pub fn dropped_handle_cancels_task<R: Backend>(rt: &R) {
+pub fn dropped_handle_cancels_task<R: Runtime>(rt: &R) {
     let finished = Arc::new(AtomicUsize::new(0));
     let dropped = Arc::new(AtomicUsize::new(0));
     rt.block_on(async {
@@ -510,7 +506,7 @@ pub fn dropped_handle_cancels_task<R: Backend>(rt: &R) {
     );
 }
 
-pub fn detached_task_completes<R: Backend>(rt: &R) {
+pub fn detached_task_completes<R: Runtime>(rt: &R) {
     let finished = Arc::new(AtomicUsize::new(0));
     let dropped = Arc::new(AtomicUsize::new(0));
     rt.block_on(async {
@@ -521,7 +517,7 @@ pub fn detached_task_completes<R: Backend>(rt: &R) {
     assert_eq!(dropped.load(Ordering::SeqCst), 1);
 }
 
-pub fn try_join_reports_panic<R: Backend>(rt: &R) {
+pub fn try_join_reports_panic<R: Runtime>(rt: &R) {
     let err = rt
         .block_on(async { rt.spawn(async { panic!("boom") }).try_join().await })
         .unwrap_err();
@@ -531,7 +527,7 @@ pub fn try_join_reports_panic<R: Backend>(rt: &R) {
     assert_eq!(err.into_panic().downcast_ref::<&str>(), Some(&"boom"));
 }
 
-pub fn await_resumes_panic<R: Backend>(rt: &R) {
+pub fn await_resumes_panic<R: Runtime>(rt: &R) {
     let caught = catch_unwind(AssertUnwindSafe(|| {
         rt.block_on(async { rt.spawn(async { panic!("boom") }).await })
     }))
@@ -539,7 +535,7 @@ pub fn await_resumes_panic<R: Backend>(rt: &R) {
     assert_eq!(caught.downcast_ref::<&str>(), Some(&"boom"));
 }
 
-pub fn nested_block_on_works_or_panics_clearly<R: Backend>(rt: &R) {
+pub fn nested_block_on_works_or_panics_clearly<R: Runtime>(rt: &R) {
     // Each runtime chooses: smol and async-std run it, tokio and Sim refuse.
     // Either way the answer comes at once, never a silent deadlock.
     let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -560,7 +556,7 @@ pub fn nested_block_on_works_or_panics_clearly<R: Backend>(rt: &R) {
     }
 }
 
-pub fn dropped_task_wait_n_starts_no_new_poll<R: Backend>(rt: &R) {
+pub fn dropped_task_wait_n_starts_no_new_poll<R: Runtime>(rt: &R) {
     // Members whose polls block their thread for 20 ms: when the fan-out is
     // dropped, some may be in the middle of a poll on another thread. Those
     // may still complete; no other member may.
@@ -593,7 +589,7 @@ pub fn dropped_task_wait_n_starts_no_new_poll<R: Backend>(rt: &R) {
 const HANG: Duration = Duration::from_secs(5);
 
 /// Runs `future`, panicking if it takes [`HANG`] on the backend's clock.
-pub async fn within<R: Backend, F: Future>(rt: &R, what: &str, future: F) -> F::Output {
+pub async fn within<R: Runtime, F: Future>(rt: &R, what: &str, future: F) -> F::Output {
     let future = pin!(future);
     let timeout = pin!(rt.sleep(HANG));
     match select(future, timeout).await {
@@ -619,7 +615,7 @@ const SURFACES: [(Fault, &str); 3] = [
     (Fault::PollAndDrop, PANIC),
 ];
 
-pub fn join_handle_reports_every_fault<R: Backend>(rt: &R) {
+pub fn join_handle_reports_every_fault<R: Runtime>(rt: &R) {
     for (fault, expected) in SURFACES {
         let rec = Counting::faulty(rt.clone(), &[(0, fault)]);
         let (err, finished) = rt.block_on(async {
@@ -639,7 +635,7 @@ pub fn join_handle_reports_every_fault<R: Backend>(rt: &R) {
     }
 }
 
-pub fn cancelled_task_with_panicking_drop<R: Backend>(rt: &R) {
+pub fn cancelled_task_with_panicking_drop<R: Runtime>(rt: &R) {
     let rec = Counting::faulty(rt.clone(), &[(0, Fault::Drop)]);
     rt.block_on(async {
         let handle = rt.spawn(rec.sleep(Duration::from_secs(3600)));
@@ -653,7 +649,7 @@ pub fn cancelled_task_with_panicking_drop<R: Backend>(rt: &R) {
     });
 }
 
-pub fn task_wait_n_resumes_every_fault<R: Backend>(rt: &R) {
+pub fn task_wait_n_resumes_every_fault<R: Runtime>(rt: &R) {
     for (fault, expected) in SURFACES {
         // Member 5 of 20 misbehaves; member 7's sleep, which will be
         // cancelled, panics when dropped too.
@@ -691,7 +687,7 @@ pub fn task_wait_n_resumes_every_fault<R: Backend>(rt: &R) {
     });
 }
 
-pub fn dropped_task_wait_n_with_panicking_drop<R: Backend>(rt: &R) {
+pub fn dropped_task_wait_n_with_panicking_drop<R: Runtime>(rt: &R) {
     let rec = Counting::faulty(rt.clone(), &[(7, Fault::Drop)]);
     rt.block_on(async {
         let fan_out = stagger::task_wait_n(&rec, 20, Duration::from_secs(3600));
@@ -702,7 +698,7 @@ pub fn dropped_task_wait_n_with_panicking_drop<R: Backend>(rt: &R) {
     });
 }
 
-pub fn wait_n_resumes_every_fault<R: Backend>(rt: &R) {
+pub fn wait_n_resumes_every_fault<R: Runtime>(rt: &R) {
     // Polled inline: a panic while unwinding would abort, so no PollAndDrop.
     for (fault, expected) in [(Fault::Poll, PANIC), (Fault::Drop, DROP_PANIC)] {
         let rec = Counting::faulty(rt.clone(), &[(5, fault)]);
@@ -716,7 +712,7 @@ pub fn wait_n_resumes_every_fault<R: Backend>(rt: &R) {
     }
 }
 
-pub fn as_completed_resumes_every_fault<R: Backend>(rt: &R) {
+pub fn as_completed_resumes_every_fault<R: Runtime>(rt: &R) {
     for (fault, expected) in [(Fault::Poll, PANIC), (Fault::Drop, DROP_PANIC)] {
         let rec = Counting::faulty(rt.clone(), &[(5, fault)]);
         rt.block_on(async {
@@ -730,7 +726,7 @@ pub fn as_completed_resumes_every_fault<R: Backend>(rt: &R) {
     }
 }
 
-pub fn block_on_inside_a_spawned_task_panics<R: Backend>(rt: &R) {
+pub fn block_on_inside_a_spawned_task_panics<R: Runtime>(rt: &R) {
     // On a global executor the inner block_on would block one of its few
     // threads, and deadlock once it waits for a task: refused on every
     // backend instead.
@@ -752,14 +748,14 @@ pub fn block_on_inside_a_spawned_task_panics<R: Backend>(rt: &R) {
 
 const MILLION: usize = 1_000_000;
 
-pub fn wait_n_million<R: Backend>(rt: &R) {
+pub fn wait_n_million<R: Runtime>(rt: &R) {
     let max = Duration::from_millis(100);
     let (delays, elapsed) = timed(rt, || stagger::wait_n(rt, MILLION, max));
     assert_valid(&delays, MILLION, max);
     eprintln!("wait_n({MILLION}, {max:?}): {elapsed:?}");
 }
 
-pub fn task_wait_n_million<R: Backend>(rt: &R) {
+pub fn task_wait_n_million<R: Runtime>(rt: &R) {
     let max = Duration::from_millis(100);
     let (delays, elapsed) = timed(rt, || stagger::task_wait_n(rt, MILLION, max));
     assert_valid(&delays, MILLION, max);
