@@ -226,9 +226,16 @@
 //!   (`dropped_task_wait_n_starts_no_new_poll`). Dropping a [`JoinHandle`]
 //!   cancels its task, [`JoinHandle::detach`] opts out
 //!   (`dropped_handle_cancels_task`, `detached_task_completes`). On
-//!   [`Sim`](sim::Sim), a task cancelled while no `block_on` runs is
-//!   dropped at once, even one holding the last clones of its own `Sim`
-//!   (`tests/sim.rs`).
+//!   [`Sim`](sim::Sim), a cancelled task is dropped even if no poll comes:
+//!   at once while no `block_on` runs, and at the latest when the `block_on`
+//!   it was cancelled in returns, whether it was polled yet or not and
+//!   wherever its wake-up was queued, spawned on the `Sim`, through `&Sim`
+//!   or through a wrapper backend; so one holding the last clones of its own
+//!   `Sim` does not keep the simulation alive
+//!   (`run_requests_cancelled_inside_block_on_are_freed`,
+//!   `task_cancelled_while_its_wake_waits_in_the_shared_queue_is_freed`,
+//!   `never_polled_members_are_freed_through_a_wrapper_backend` and the
+//!   others in `tests/sim.rs`).
 //! - **Panics**: a panic in a spawned task — in its future's poll or in its
 //!   destructor — resumes in whoever awaits its handle, and
 //!   [`JoinHandle::try_join`] returns it as a [`JoinError`]; a task is

@@ -13,6 +13,15 @@ use crate::task::{self, JoinHandle};
 /// same [`JoinHandle`] with the same behaviour: output on await, panics
 /// resumed in the awaiter, cancellation on drop.
 ///
+/// A cancelled task drops its future at its next poll, woken through the
+/// waker of its last poll. A task cancelled before its first poll has none:
+/// it is woken instead through the waker its executor gave when it queued
+/// the task, if it gave one. Only [`Sim`](crate::sim::Sim) does, since it
+/// polls tasks only inside a `block_on`, which may never come; it does so
+/// inside `spawn_raw`, so the same holds through a reference and through a
+/// wrapper backend whose `spawn_raw` spawns on an inner backend from the
+/// calling thread. A backend has nothing more to implement.
+///
 /// # Examples
 ///
 /// ```
@@ -70,7 +79,12 @@ pub trait Spawn {
         F::Output: Send + 'static,
     {
         let (task, handle) = task::pair(future);
-        self.spawn_detached(task);
+        // An executor that can drop the task if it is cancelled before its
+        // first poll gives its waker here.
+        let ((), waker) = task::spawning(|| self.spawn_detached(task));
+        if let Some(waker) = waker {
+            handle.set_task_waker(waker);
+        }
         handle
     }
 }
@@ -104,6 +118,21 @@ impl<S: Spawn + ?Sized> Spawn for &S {
         F: Future<Output = ()> + Send + 'static,
     {
         (**self).spawn_raw(task)
+    }
+
+    fn spawn_detached<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        (**self).spawn_detached(task);
+    }
+
+    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        (**self).spawn(future)
     }
 }
 

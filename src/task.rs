@@ -52,16 +52,17 @@ thread_local! {
     static CANCELLING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `cancel`, which wakes (or drops the runtime handles of) tasks whose
-/// handle or group is gone, telling their executor that the wake-up only
-/// cancels them.
+/// Runs `cancel`, which wakes tasks whose handle or group is gone, telling
+/// their executor that the wake-up only cancels them.
 ///
 /// A cancelled task normally drops its future at its next poll. That poll
 /// may never come: [`Sim`](crate::sim::Sim) runs tasks only inside a
 /// `block_on`, and a task that holds the last clones of its own `Sim` would
-/// keep the simulation, and itself, alive forever. So when nothing drives
-/// the simulation, a `Sim` drops a task woken here at once (see
-/// `sim/executor.rs`). Other executors ignore the flag.
+/// keep the simulation, and itself, alive forever. So a `Sim` drops a task
+/// woken here at once when nothing drives the simulation, and otherwise when
+/// the `block_on` ends if no poll dropped it before (see
+/// `sim/executor.rs`). Other executors ignore the flag. A task never polled
+/// has no waker of its own yet: see [`spawning`].
 pub(crate) fn cancelling<T>(cancel: impl FnOnce() -> T) -> T {
     with_cancelling(true, cancel)
 }
@@ -84,10 +85,75 @@ fn with_cancelling<T>(on: bool, f: impl FnOnce() -> T) -> T {
     f()
 }
 
-/// Whether the current wake-up (or drop of a runtime handle) comes from
-/// [`cancelling`].
+/// Whether the current wake-up comes from [`cancelling`].
 pub(crate) fn is_cancelling() -> bool {
     CANCELLING.with(Cell::get)
+}
+
+/// What the executor said about the task being spawned; see [`spawning`].
+#[derive(Default)]
+enum Spawned {
+    /// No spawn through stagger under way on this thread.
+    #[default]
+    Closed,
+    /// A spawn under way; the executor said nothing yet.
+    Open,
+    /// The executor queued one task, woken by this waker.
+    One(Waker),
+    /// The executor queued more than one: which one is ours is unknown.
+    Many,
+}
+
+thread_local! {
+    /// The spawn through stagger under way on this thread; see [`spawning`].
+    static SPAWNED: Cell<Spawned> = const { Cell::new(Spawned::Closed) };
+}
+
+/// Runs `spawn`, which hands one of stagger's task wrappers to a backend's
+/// [`spawn_raw`](crate::Spawn::spawn_raw), and returns with its result the
+/// waker the executor gave for that task through [`spawned`], if it gave
+/// exactly one.
+///
+/// A task can be cancelled before its first poll, when it has registered no
+/// waker yet: its handle or group then wakes this one instead, in
+/// [`cancelling`]. This is how the cancellation of a never-polled task
+/// reaches an executor that would otherwise keep it queued (a
+/// [`Sim`](crate::sim::Sim) runs tasks only inside a `block_on`, which may
+/// never come), through references, and through wrapper backends that
+/// implement only what the [`Spawn`](crate::Spawn) docs ask, as long as
+/// they spawn the task on the calling thread. A spawn that queues several
+/// tasks gives no waker: its tasks are cancelled at their first poll.
+pub(crate) fn spawning<R>(spawn: impl FnOnce() -> R) -> (R, Option<Waker>) {
+    /// Puts back the scope of an enclosing spawn (a wrapper backend's
+    /// `spawn_raw` may spawn through stagger in turn), even on a panic.
+    struct Restore(Spawned);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SPAWNED.with(|spawned| spawned.set(core::mem::take(&mut self.0)));
+        }
+    }
+    let restore = Restore(SPAWNED.with(|spawned| spawned.replace(Spawned::Open)));
+    let output = spawn();
+    let waker = match SPAWNED.with(Cell::take) {
+        Spawned::One(waker) => Some(waker),
+        _ => None,
+    };
+    drop(restore);
+    (output, waker)
+}
+
+/// Tells the spawn through stagger under way on this thread, if any, the
+/// waker of the task the executor just queued: for executors that can drop a
+/// task cancelled before its first poll (see [`spawning`]).
+pub(crate) fn spawned(waker: impl FnOnce() -> Waker) {
+    SPAWNED.with(|spawned| {
+        let next = match spawned.take() {
+            Spawned::Closed => Spawned::Closed,
+            Spawned::Open => Spawned::One(waker()),
+            Spawned::One(_) | Spawned::Many => Spawned::Many,
+        };
+        spawned.set(next);
+    });
 }
 
 /// Panics if this thread is polling a task spawned through stagger, on any
@@ -388,10 +454,14 @@ impl<T> JoinHandle<T> {
     }
 
     /// Makes dropping this handle wake `waker`, as if the task had
-    /// registered it at a poll: for executors that can drop a task cancelled
-    /// before its first poll.
+    /// registered it at a poll, unless it has already registered one or
+    /// finished: for executors that can drop a task cancelled before its
+    /// first poll (see [`spawning`]).
     pub(crate) fn set_task_waker(&self, waker: Waker) {
-        self.shared.lock().task_waker = Some(waker);
+        let mut state = self.shared.lock();
+        if matches!(state.output, Output::Running) && state.task_waker.is_none() {
+            state.task_waker = Some(waker);
+        }
     }
 
     fn poll_try_join(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {

@@ -1325,3 +1325,200 @@ fn outputs_finished_before_a_panic_come_first() {
         assert_eq!(message(caught.as_ref()), "item 1 failed");
     });
 }
+
+// ===== Reliability III: nothing cancelled is left behind =====
+
+/// A request or member future that holds a clone of its own `Sim` (the
+/// cycle a leak would form) and counts its creation and its drop.
+fn holding_its_sim(
+    sim: &Sim,
+    made: &Arc<AtomicUsize>,
+    dropped: &Arc<AtomicUsize>,
+    sleep: Duration,
+) -> impl Future<Output = ()> + Send + 'static + use<> {
+    made.fetch_add(1, Ordering::SeqCst);
+    let (sim, guard) = (sim.clone(), DropCounter(Arc::clone(dropped)));
+    async move {
+        let _guard = guard;
+        sim.sleep(sleep).await;
+    }
+}
+
+#[test]
+fn run_requests_cancelled_inside_block_on_are_freed() {
+    // Requests take 5 ticks: when the third one completes, five are in
+    // flight, the newest spawned in the very poll that returns the third.
+    let sim = Sim::new();
+    let (made, dropped) = (Arc::default(), Arc::default());
+    let (clock, m, d) = (sim.clone(), Arc::clone(&made), Arc::clone(&dropped));
+    let arrivals = stagger::schedule::constant(stagger::schedule::Rate::per_sec(1000.0).unwrap());
+    let run = stagger::schedule::run(&sim, arrivals, move |_| {
+        holding_its_sim(&clock, &m, &d, Duration::from_millis(5))
+    });
+    let done: Vec<_> = sim.block_on(run.take(3).collect());
+    assert_eq!(done.len(), 3);
+    assert!(made.load(Ordering::SeqCst) > 3);
+    assert_eq!(sim.pending_tasks(), 0, "cancelled requests left queued");
+    assert_eq!(dropped.load(Ordering::SeqCst), made.load(Ordering::SeqCst));
+}
+
+#[test]
+fn fan_out_dropped_inside_the_block_on_that_spawned_it_is_freed() {
+    // Members spawned and cancelled in one block_on, none polled yet.
+    let sim = Sim::new();
+    let (made, dropped) = (Arc::default(), Arc::default());
+    let (own, m, d) = (sim.clone(), Arc::clone(&made), Arc::clone(&dropped));
+    sim.block_on(async {
+        let mut stream = stagger::task_staggered(&sim, 0..5, Duration::ZERO, move |_| {
+            holding_its_sim(&own, &m, &d, Duration::from_secs(3600))
+        });
+        assert!(futures::poll!(stream.next()).is_pending());
+        drop(stream);
+    });
+    assert_eq!(made.load(Ordering::SeqCst), 5);
+    assert_eq!(dropped.load(Ordering::SeqCst), 5);
+    assert_eq!(sim.pending_tasks(), 0);
+}
+
+#[test]
+fn task_cancelled_while_its_wake_waits_in_the_shared_queue_is_freed() {
+    // Woken from another thread during the block_on, the task waits in the
+    // simulation's shared queue, not the driving thread's, when its handle
+    // is dropped and the block_on ends.
+    let sim = Sim::new();
+    let (finished, dropped) = (Arc::default(), Arc::default());
+    let task = counted_task(&sim, &finished, &dropped);
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    let own = sim.clone();
+    let handle = sim.spawn(async move {
+        let _own = own;
+        let _ = rx.await;
+        task.await;
+    });
+    sim.block_on(async {
+        yield_now().await; // the task waits on `rx`
+        std::thread::spawn(move || tx.send(()))
+            .join()
+            .unwrap()
+            .unwrap();
+        drop(handle);
+    });
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "left in the shared queue"
+    );
+    assert_eq!(sim.pending_tasks(), 0);
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+}
+
+/// A backend written as the `Spawn` docs say: `RawTask` and `spawn_raw`
+/// only, forwarding to a `Sim`, with no handle of its own to give.
+#[derive(Clone)]
+struct Wrapped(Sim);
+
+impl Sleeper for Wrapped {
+    type Sleep = SimSleep;
+
+    fn sleep(&self, dur: Duration) -> SimSleep {
+        self.0.sleep(dur)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> SimSleep {
+        self.0.sleep_until(deadline)
+    }
+
+    fn now(&self) -> Instant {
+        self.0.now()
+    }
+}
+
+impl Spawn for Wrapped {
+    type RawTask = ();
+
+    fn spawn_raw<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        drop(self.0.spawn_raw(task));
+    }
+}
+
+impl Runtime for Wrapped {
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+}
+
+/// Spawns through `rt` a task holding its `sim`, cancels it before its
+/// first poll (inside a `block_on` or not), and checks that it is gone.
+fn assert_never_polled_task_freed<R: Runtime + Sleeper>(rt: R, sim: Sim, inside: bool) {
+    let (made, dropped) = (Arc::default(), Arc::default());
+    let task = holding_its_sim(&sim, &made, &dropped, Duration::from_secs(1));
+    if inside {
+        rt.block_on(async { drop(rt.spawn(task)) });
+    } else {
+        drop(rt.spawn(task));
+    }
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "inside: {inside}");
+    assert_eq!(sim.pending_tasks(), 0, "inside: {inside}");
+}
+
+/// The same for the members of a fan-out dropped before their first poll.
+fn assert_never_polled_members_freed<R>(rt: R, sim: Sim, inside: bool)
+where
+    R: Runtime + Sleeper + Clone,
+{
+    let (made, dropped) = (Arc::default(), Arc::default());
+    let (m, d) = (Arc::clone(&made), Arc::clone(&dropped));
+    let own = sim.clone();
+    let mut stream = Some(stagger::task_staggered(
+        &rt,
+        0..5,
+        Duration::ZERO,
+        move |_| holding_its_sim(&own, &m, &d, Duration::from_secs(3600)),
+    ));
+    rt.block_on(async {
+        let members = stream.as_mut().unwrap();
+        assert!(futures::poll!(members.next()).is_pending());
+        if inside {
+            stream = None;
+        }
+    });
+    assert_eq!(made.load(Ordering::SeqCst), 5);
+    drop(stream);
+    assert_eq!(dropped.load(Ordering::SeqCst), 5, "inside: {inside}");
+    assert_eq!(sim.pending_tasks(), 0, "inside: {inside}");
+}
+
+#[test]
+fn never_polled_task_is_freed_through_a_reference() {
+    for inside in [false, true] {
+        let sim = Sim::new();
+        assert_never_polled_task_freed(&sim, sim.clone(), inside);
+    }
+}
+
+#[test]
+fn never_polled_task_is_freed_through_a_wrapper_backend() {
+    for inside in [false, true] {
+        let sim = Sim::new();
+        assert_never_polled_task_freed(Wrapped(sim.clone()), sim, inside);
+    }
+}
+
+#[test]
+fn never_polled_members_are_freed_through_a_reference() {
+    for inside in [false, true] {
+        let sim = Sim::new();
+        assert_never_polled_members_freed(&sim, sim.clone(), inside);
+    }
+}
+
+#[test]
+fn never_polled_members_are_freed_through_a_wrapper_backend() {
+    for inside in [false, true] {
+        let sim = Sim::new();
+        assert_never_polled_members_freed(Wrapped(sim.clone()), sim, inside);
+    }
+}

@@ -69,7 +69,7 @@
 //!
 //! Any future runs on a `Sim`, not only stagger's, as long as what it waits
 //! on is a `Sim` timer, another task of the same `Sim` (through a
-//! [`JoinHandle`], a channel, a lock...) or a waker called
+//! [`JoinHandle`](crate::JoinHandle), a channel, a lock...) or a waker called
 //! before the queue runs dry. Given the same inputs, a run is deterministic:
 //! the same tasks poll in the same order and read the same virtual times.
 //!
@@ -144,7 +144,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use crate::task::{self, JoinHandle};
 use crate::{Runtime, Sleeper, Spawn};
 
 pub use self::builder::SimBuilder;
@@ -177,17 +176,20 @@ pub use self::trace::{Event, assert_deterministic};
 /// - when a task given to [`spawn_detached`](Spawn::spawn_detached) panics
 ///   (its future is dropped first). Tasks started with
 ///   [`spawn`](Spawn::spawn) hand their panic to their
-///   [`JoinHandle`] instead.
+///   [`JoinHandle`](crate::JoinHandle) instead.
 ///
 /// # Shutdown
 ///
 /// Dropping the last clone shuts the simulation down: unfinished tasks are
-/// dropped (their [`JoinHandle`]s report them cancelled)
+/// dropped (their [`JoinHandle`](crate::JoinHandle)s report them cancelled)
 /// and sleeps that outlive it never complete. A task that holds a clone of
 /// its own `Sim` keeps the simulation alive until the task finishes or is
-/// cancelled: a task cancelled while no `block_on` runs (its `JoinHandle`,
-/// or the fan-out it belongs to, dropped) is dropped at once, since no poll
-/// may ever come to drop it.
+/// cancelled. A cancelled task (its `JoinHandle`, or the fan-out it belongs
+/// to, dropped) is dropped whether or not a poll ever comes to drop it: at
+/// once when no `block_on` runs; during a `block_on`, at its next poll, or
+/// when the `block_on` returns if it is still queued then. That holds before
+/// its first poll too, spawned on the `Sim`, through a reference to it, or
+/// through a backend that wraps it and spawns on the calling thread.
 ///
 /// # Examples
 ///
@@ -523,19 +525,6 @@ impl Spawn for Sim {
         F: Future<Output = ()> + Send + 'static,
     {
         executor::spawn(self.inner(), Box::pin(task))
-    }
-
-    /// Like [`Spawn::spawn`]; a task whose handle is dropped while no
-    /// `block_on` runs is dropped at once, even before its first poll.
-    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let (task, handle) = task::pair(future);
-        let raw = self.spawn_raw(task);
-        handle.set_task_waker(executor::waker(&raw));
-        handle
     }
 }
 
