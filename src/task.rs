@@ -267,10 +267,10 @@ impl<T> Shared<T> {
     /// Publishes the task's outcome and wakes the handle.
     fn complete(&self, result: Result<T, JoinError>) {
         let mut state = self.lock();
-        if state.handle == HandleState::Dropped {
+        if state.handle != HandleState::Attached {
             drop(state);
             // Nobody will read it; drop it outside the lock.
-            drop(result);
+            discard(result);
             return;
         }
         state.output = Output::Done(result);
@@ -280,6 +280,13 @@ impl<T> Shared<T> {
             waker.wake();
         }
     }
+}
+
+/// Drops what nobody will read (the outcome of a task whose handle is
+/// detached or dropped): nobody is left to hear of a panic in its destructor
+/// either, so it is discarded rather than left to unwind into the runtime.
+fn discard<T>(value: T) {
+    let _ = catch_unwind(AssertUnwindSafe(|| drop(value)));
 }
 
 // ===== the task the runtime runs =====
@@ -381,7 +388,8 @@ pub struct JoinHandle<T> {
 
 impl<T> JoinHandle<T> {
     /// Lets the task run to completion without a handle; its output is
-    /// discarded.
+    /// discarded, and so is a panic of the output's destructor, which
+    /// nobody is left to hear.
     ///
     /// # Examples
     ///
@@ -406,7 +414,15 @@ impl<T> JoinHandle<T> {
     /// assert!(done.load(Ordering::SeqCst));
     /// ```
     pub fn detach(self) {
-        self.shared.lock().handle = HandleState::Detached;
+        let mut state = self.shared.lock();
+        state.handle = HandleState::Detached;
+        // Finished already: nobody will read the output.
+        let output = match state.output {
+            Output::Done(_) => core::mem::replace(&mut state.output, Output::Taken),
+            _ => Output::Taken,
+        };
+        drop(state);
+        discard(output);
     }
 
     /// Returns a future that resolves to the task's output, or to a
