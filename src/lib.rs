@@ -292,7 +292,14 @@
 //!   years start and cancel cleanly (`*_huge_max_is_cancellable`), a
 //!   deadline past what `Instant` holds (on tokio, within a millisecond of
 //!   it, which tokio's rounding would overflow) never fires
-//!   (`deadlines_within_a_millisecond_of_the_last_instant_never_fire`), a
+//!   (`deadlines_within_a_millisecond_of_the_last_instant_never_fire`). So
+//!   what waits for such a sleep to end (a [`wait_n`] over `Duration::MAX`
+//!   awaited to the end, say) waits forever: on a real runtime it hangs; on
+//!   [`Sim`](sim::Sim), once every other timer fired and nothing else can
+//!   run, that is a deadlock, and `block_on` panics saying so and naming the
+//!   sleeps that never fire
+//!   (`wait_n_over_duration_max_is_a_deadlock_naming_its_sleeps`,
+//!   `advance_past_the_last_instant_names_the_advance` in `tests/sim.rs`). A
 //!   [`timeout`] that long is no timeout
 //!   (`timeout_past_instant_range_never_fires`), `n = 0` returns at once
 //!   (`*_zero_is_empty`); float seconds go through

@@ -1522,3 +1522,65 @@ fn never_polled_members_are_freed_through_a_wrapper_backend() {
         assert_never_polled_members_freed(Wrapped(sim.clone()), sim, inside);
     }
 }
+
+// ===== Reliability III: sleeps and advances that never end =====
+
+#[test]
+fn wait_n_over_duration_max_is_a_deadlock_naming_its_sleeps() {
+    // What fits in an Instant fires, each at its delay; what does not never
+    // fires, and with nothing else to run, the block_on is a deadlock that
+    // says why (the Guarantees say so).
+    let sim = Sim::new();
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        sim.block_on(stagger::wait_n(&sim, 64, Duration::MAX))
+    }))
+    .unwrap_err();
+    let message = message(caught.as_ref());
+    assert!(message.contains("deadlock"), "{message}");
+    assert!(
+        message.contains("Sim sleep(s) whose deadline lies past what an Instant can hold"),
+        "{message}"
+    );
+    // And the simulation is still usable.
+    sim.block_on(sim.sleep(Duration::from_secs(1)));
+}
+
+#[test]
+fn advance_past_the_last_instant_names_the_advance() {
+    for paused in [false, true] {
+        let sim = Sim::builder().start_paused(paused).build();
+        let fired = Arc::new(AtomicUsize::new(0));
+        let (sleep, count) = (sim.sleep(Duration::from_secs(5)), Arc::clone(&fired));
+        sim.spawn(async move {
+            sleep.await;
+            count.fetch_add(1, Ordering::SeqCst);
+        })
+        .detach();
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            sim.block_on(sim.advance(Duration::MAX));
+        }))
+        .unwrap_err();
+        let message = message(caught.as_ref());
+        assert!(message.contains("deadlock"), "paused: {paused}: {message}");
+        assert!(
+            message.contains("1 advance(s) whose end lies past what an Instant can hold"),
+            "paused: {paused}: {message}"
+        );
+        assert!(!message.contains("sleep(s)"), "paused: {paused}: {message}");
+        // Every timer on the way fired, at its own deadline.
+        assert_eq!(fired.load(Ordering::SeqCst), 1, "paused: {paused}");
+        assert_eq!(sim.elapsed(), Duration::from_secs(5), "paused: {paused}");
+        // A paused clock stands still again once the advance is gone.
+        if paused {
+            let stuck = catch_unwind(AssertUnwindSafe(|| {
+                sim.block_on(sim.sleep(Duration::from_secs(1)));
+            }))
+            .unwrap_err();
+            assert!(
+                message_of(&stuck).contains("paused"),
+                "{}",
+                message_of(&stuck)
+            );
+        }
+    }
+}

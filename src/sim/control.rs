@@ -74,7 +74,9 @@ impl Sim {
     /// future completes. It works whether or not the simulation is
     /// [paused](Sim::pause); auto-advancing, it is a sleep that never lets
     /// time run past its end while it waits. A `duration` past what an
-    /// `Instant` can hold never completes.
+    /// `Instant` can hold never completes: time moves through every timer,
+    /// paused or not, and once none is left and nothing else can run,
+    /// `block_on` panics as deadlocked, naming the advance.
     ///
     /// # Examples
     ///
@@ -97,7 +99,7 @@ impl Sim {
         Advance {
             sim: Arc::clone(self.inner()),
             sleep: SimSleep::new(self.inner(), deadline),
-            permitted: false,
+            registered: false,
         }
     }
 }
@@ -107,8 +109,9 @@ impl Sim {
 pub struct Advance {
     sim: Arc<Inner>,
     sleep: SimSleep,
-    /// Whether the deadline was made a permit to move time, while paused.
-    permitted: bool,
+    /// Whether the advance was registered: its deadline made a permit to
+    /// move a paused clock, or, without one, counted as never completing.
+    registered: bool,
 }
 
 impl Future for Advance {
@@ -116,11 +119,18 @@ impl Future for Advance {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if !this.permitted {
-            if let Some(deadline) = this.sleep.deadline() {
-                *this.sim.lock().permits.entry(deadline).or_default() += 1;
-                this.permitted = true;
+        let Some(deadline) = this.sleep.deadline() else {
+            // Never completes: time may move to every timer, and a deadlock
+            // names the advance, not a sleep.
+            if !this.registered {
+                this.sim.lock().unreachable_advances += 1;
+                this.registered = true;
             }
+            return Poll::Pending;
+        };
+        if !this.registered {
+            *this.sim.lock().permits.entry(deadline).or_default() += 1;
+            this.registered = true;
         }
         Pin::new(&mut this.sleep).poll(cx)
     }
@@ -130,10 +140,14 @@ impl Drop for Advance {
     /// Withdraws the permit: a paused clock moves only while an `advance`
     /// is under way.
     fn drop(&mut self) {
-        let (true, Some(deadline)) = (self.permitted, self.sleep.deadline()) else {
+        if !self.registered {
+            return;
+        }
+        let mut state = self.sim.lock();
+        let Some(deadline) = self.sleep.deadline() else {
+            state.unreachable_advances -= 1;
             return;
         };
-        let mut state = self.sim.lock();
         if let Some(count) = state.permits.get_mut(&deadline) {
             *count -= 1;
             if *count == 0 {

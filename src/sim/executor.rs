@@ -455,7 +455,8 @@ fn move_clock(sim: &Inner, mut state: MutexGuard<'_, State>, fired: &mut Vec<Wak
     if sim.paused.load(Ordering::Acquire) {
         let next = state.timers.next_deadline();
         let furthest = state.permits.last_key_value().map(|(&at, _)| at);
-        let permitted = |at: Instant| furthest.is_some_and(|permit| at <= permit);
+        let endless = state.unreachable_advances > 0;
+        let permitted = |at: Instant| endless || furthest.is_some_and(|permit| at <= permit);
         if let Some(at) = next.filter(|&at| !permitted(at)) {
             let (elapsed, next) = (state.now - sim.base, at - sim.base);
             let tasks = state.tasks.len();
@@ -475,11 +476,19 @@ fn move_clock(sim: &Inner, mut state: MutexGuard<'_, State>, fired: &mut Vec<Wak
     let Some(deadline) = next else {
         let elapsed = state.now - sim.base;
         let tasks = state.tasks.len();
-        let cause = match state.unreachable {
-            0 => "it waits on something that is not a Sim timer".to_owned(),
-            n => format!(
+        let cause = match (state.unreachable, state.unreachable_advances) {
+            (0, 0) => "it waits on something that is not a Sim timer".to_owned(),
+            (n, 0) => format!(
                 "it waits on {n} Sim sleep(s) whose deadline lies past what an Instant can \
                  hold: they never fire"
+            ),
+            (0, m) => format!(
+                "it waits on {m} advance(s) whose end lies past what an Instant can hold: \
+                 they never complete"
+            ),
+            (n, m) => format!(
+                "it waits on {n} Sim sleep(s) and {m} advance(s) whose end lies past what an \
+                 Instant can hold: they never complete"
             ),
         };
         drop(state);

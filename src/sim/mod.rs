@@ -45,8 +45,10 @@
 //!   threads.
 //! - **Far deadlines**: a sleep whose deadline lies past what an `Instant`
 //!   can hold (`sim.sleep(Duration::MAX)`, or a delay drawn that large)
-//!   never fires; the clock never moves to it. A deadlock that waits on such
-//!   sleeps says so, and how many.
+//!   never fires; the clock never moves to it. So does an
+//!   [`advance`](Sim::advance) that far, which moves the clock through every
+//!   timer instead, paused or not. A `block_on` left waiting only on such
+//!   sleeps or advances is a deadlock, and says so, and how many.
 //! - **Paused**: with auto-advance off ([`Sim::pause`],
 //!   [`SimBuilder::start_paused`]), time moves only through
 //!   [`Sim::advance`], which fires the timers on its way one deadline at a
@@ -168,7 +170,9 @@ pub use self::trace::{Event, assert_deterministic};
 ///
 /// - on **deadlock**: its future waits, no task can run and no timer is
 ///   pending (it waits on something that is not a `Sim` timer, or only on
-///   sleeps whose deadlines lie past what an `Instant` holds);
+///   sleeps or [`advance`](Sim::advance)s whose deadlines lie past what an
+///   `Instant` holds: `wait_n(&sim, n, Duration::MAX)` awaited to the end,
+///   say);
 /// - when **paused** and waiting for the clock, with no
 ///   [`advance`](Sim::advance) under way;
 /// - when **nested**: called while a `block_on` of the same simulation is
@@ -276,6 +280,10 @@ struct State {
     /// Sleeps polled whose deadline lies past what an `Instant` holds: they
     /// never fire, and a deadlock waiting on them says so.
     unreachable: usize,
+    /// [`Sim::advance`]s polled whose end lies past what an `Instant`
+    /// holds: they never complete, let a paused clock move to any timer,
+    /// and a deadlock waiting on them says so.
+    unreachable_advances: usize,
     /// How many tasks were ever spawned: the next task's number.
     spawned: u64,
     /// The events of the run, when traced.
@@ -387,6 +395,7 @@ impl Sim {
                 shut_down: false,
                 permits: BTreeMap::new(),
                 unreachable: 0,
+                unreachable_advances: 0,
                 spawned: 0,
                 trace: config.trace.then(Vec::new),
             }),
