@@ -1584,3 +1584,38 @@ fn advance_past_the_last_instant_names_the_advance() {
         }
     }
 }
+
+#[test]
+fn task_cancelled_from_another_thread_as_block_on_ends_is_freed() {
+    // The handle is dropped on another thread while the block_on ends: its
+    // task is dropped then or by the end of the block_on, whichever comes
+    // last, never left queued.
+    let sim = Sim::new();
+    for round in 0..10_000 {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let (own, guard) = (sim.clone(), DropCounter(Arc::clone(&dropped)));
+        let handle = sim.spawn(async move {
+            let _own = own;
+            let _guard = guard;
+            pending::<()>().await;
+        });
+        sim.block_on(yield_now()); // the task waits, holding its Sim
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let other = {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                drop(handle);
+            })
+        };
+        sim.block_on(async {
+            barrier.wait();
+            for _ in 0..(round % 7) {
+                yield_now().await;
+            }
+        });
+        other.join().unwrap();
+        assert_eq!(dropped.load(Ordering::SeqCst), 1, "round {round}");
+        assert_eq!(sim.pending_tasks(), 0, "round {round}");
+    }
+}

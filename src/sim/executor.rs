@@ -128,6 +128,12 @@ impl ArcWake for TaskCell {
             arc_self.reap();
         } else if !arc_self.queued.swap(true, Ordering::AcqRel) {
             arc_self.sim.enqueue(Runnable::Task(Arc::clone(arc_self)));
+            // Woken from another thread, it may have been queued just after
+            // the end of the `block_on` looked for cancelled tasks: then the
+            // simulation is idle by now, and the task goes here.
+            if cancelling && arc_self.idle() {
+                arc_self.reap();
+            }
         }
     }
 }
