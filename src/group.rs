@@ -267,10 +267,13 @@ impl<T, K> Group<T, K> {
             None => self.raw.push(Some(raw)),
         }
         if early.is_some() || !self.early.is_empty() {
-            if self.early.len() <= slot {
-                self.early.resize(slot + 1, None);
+            match self.early.get_mut(slot) {
+                Some(entry) => *entry = early,
+                None => {
+                    self.early.resize(slot, None);
+                    self.early.push(early);
+                }
             }
-            self.early[slot] = early;
         }
         self.live += 1;
     }
@@ -317,9 +320,13 @@ impl<T, K> Group<T, K> {
         }
         let lost = state.lost > 0;
         drop(state);
-        // Every member finished: free them all here, on this thread.
-        self.raw.clear();
-        self.early.clear();
+        // Every member finished: free them all here, on this thread, each
+        // member's waker with its handle (they may share its allocation).
+        let mut early = self.early.drain(..);
+        for raw in self.raw.drain(..) {
+            drop((early.next(), raw));
+        }
+        drop(early);
         self.free.clear();
         self.live = 0;
         if lost {
