@@ -111,8 +111,8 @@ thread_local! {
 
 /// Runs `spawn`, which hands one of stagger's task wrappers to a backend's
 /// [`spawn_raw`](crate::Spawn::spawn_raw), and returns with its result the
-/// waker the executor gave for that task through [`spawned`], if it gave
-/// exactly one.
+/// waker the executor gave for that task through [`spawned`], if it queued
+/// exactly one task meanwhile.
 ///
 /// A task can be cancelled before its first poll, when it has registered no
 /// waker yet: its handle or group then wakes this one instead, in
@@ -121,11 +121,12 @@ thread_local! {
 /// [`Sim`](crate::sim::Sim) runs tasks only inside a `block_on`, which may
 /// never come), through references, and through wrapper backends that
 /// implement only what the [`Spawn`](crate::Spawn) docs ask, as long as
-/// they spawn the task on the calling thread. A spawn that queues several
-/// tasks gives no waker: its tasks are cancelled at their first poll.
+/// they spawn the task on the calling thread, by `spawn_raw` or through
+/// stagger's own `spawn` (whose task then wraps this one). A spawn that
+/// queues several tasks gives no waker, since which one is ours is unknown:
+/// its tasks are cancelled at their first poll.
 pub(crate) fn spawning<R>(spawn: impl FnOnce() -> R) -> (R, Option<Waker>) {
-    /// Puts back the scope of an enclosing spawn (a wrapper backend's
-    /// `spawn_raw` may spawn through stagger in turn), even on a panic.
+    /// Puts back the scope of an enclosing spawn, even on a panic.
     struct Restore(Spawned);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -134,12 +135,25 @@ pub(crate) fn spawning<R>(spawn: impl FnOnce() -> R) -> (R, Option<Waker>) {
     }
     let restore = Restore(SPAWNED.with(|spawned| spawned.replace(Spawned::Open)));
     let output = spawn();
-    let waker = match SPAWNED.with(Cell::take) {
-        Spawned::One(waker) => Some(waker),
-        _ => None,
-    };
+    let queued = SPAWNED.with(Cell::take);
     drop(restore);
-    (output, waker)
+    // A wrapper backend's `spawn_raw` that spawns through stagger in turn:
+    // what was queued here was queued for the enclosing spawn too.
+    match queued {
+        Spawned::One(waker) => {
+            spawned(|| waker.clone());
+            (output, Some(waker))
+        }
+        Spawned::Many => {
+            SPAWNED.with(|spawned| {
+                if !matches!(spawned.take(), Spawned::Closed) {
+                    spawned.set(Spawned::Many);
+                }
+            });
+            (output, None)
+        }
+        Spawned::Closed | Spawned::Open => (output, None),
+    }
 }
 
 /// Tells the spawn through stagger under way on this thread, if any, the

@@ -1413,9 +1413,21 @@ fn task_cancelled_while_its_wake_waits_in_the_shared_queue_is_freed() {
 }
 
 /// A backend written as the `Spawn` docs say: `RawTask` and `spawn_raw`
-/// only, forwarding to a `Sim`, with no handle of its own to give.
+/// only, forwarding to a `Sim` in one of the ways below, with no handle of
+/// its own to give.
 #[derive(Clone)]
-struct Wrapped(Sim);
+struct Wrapped(Sim, Forward);
+
+#[derive(Clone)]
+enum Forward {
+    /// Through the Sim's `spawn_raw`.
+    Raw,
+    /// Through the Sim's `spawn`, detached: a stagger task in a stagger task.
+    Spawn,
+    /// Through `spawn_raw`, after spawning a helper task of its own, which
+    /// counts its runs.
+    WithHelper(Arc<AtomicUsize>),
+}
 
 impl Sleeper for Wrapped {
     type Sleep = SimSleep;
@@ -1440,7 +1452,17 @@ impl Spawn for Wrapped {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        drop(self.0.spawn_raw(task));
+        match &self.1 {
+            Forward::Raw => drop(self.0.spawn_raw(task)),
+            Forward::Spawn => self.0.spawn(task).detach(),
+            Forward::WithHelper(ran) => {
+                let ran = Arc::clone(ran);
+                self.0.spawn_detached(async move {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                });
+                self.0.spawn_detached(task);
+            }
+        }
     }
 }
 
@@ -1501,10 +1523,30 @@ fn never_polled_task_is_freed_through_a_reference() {
 
 #[test]
 fn never_polled_task_is_freed_through_a_wrapper_backend() {
-    for inside in [false, true] {
-        let sim = Sim::new();
-        assert_never_polled_task_freed(Wrapped(sim.clone()), sim, inside);
+    for forward in [Forward::Raw, Forward::Spawn] {
+        for inside in [false, true] {
+            let sim = Sim::new();
+            assert_never_polled_task_freed(Wrapped(sim.clone(), forward.clone()), sim, inside);
+        }
     }
+}
+
+#[test]
+fn cancelling_a_never_polled_task_cancels_no_other() {
+    // The wrapper queues a helper task with ours: which of the two is ours
+    // is unknown, so neither is dropped at once; ours is dropped at its
+    // first poll, and the helper runs.
+    let sim = Sim::new();
+    let helped = Arc::new(AtomicUsize::new(0));
+    let rt = Wrapped(sim.clone(), Forward::WithHelper(Arc::clone(&helped)));
+    let (finished, dropped) = (Arc::default(), Arc::default());
+    drop(rt.spawn(counted_task(&sim, &finished, &dropped)));
+    assert_eq!(sim.pending_tasks(), 2);
+    sim.block_on(yield_now());
+    assert_eq!(helped.load(Ordering::SeqCst), 1, "the helper was cancelled");
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+    assert_eq!(sim.pending_tasks(), 0);
 }
 
 #[test]
@@ -1519,7 +1561,7 @@ fn never_polled_members_are_freed_through_a_reference() {
 fn never_polled_members_are_freed_through_a_wrapper_backend() {
     for inside in [false, true] {
         let sim = Sim::new();
-        assert_never_polled_members_freed(Wrapped(sim.clone()), sim, inside);
+        assert_never_polled_members_freed(Wrapped(sim.clone(), Forward::Raw), sim, inside);
     }
 }
 
