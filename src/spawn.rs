@@ -19,8 +19,11 @@ use crate::task::{self, JoinHandle};
 /// the task, if it gave one. Only [`Sim`](crate::sim::Sim) does, since it
 /// polls tasks only inside a `block_on`, which may never come; it does so
 /// inside `spawn_raw`, so the same holds through a reference and through a
-/// wrapper backend whose `spawn_raw` spawns on an inner backend from the
-/// calling thread. A backend has nothing more to implement.
+/// wrapper backend whose `spawn_raw` hands the task to an inner backend on
+/// the calling thread (through any of the inner backend's three methods). A
+/// backend has nothing more to implement. Should a wrapper queue other
+/// tasks of its own along with the task, which one to wake is unknown: the
+/// task is then dropped at its first poll, as on the other backends.
 ///
 /// # Examples
 ///
