@@ -248,11 +248,13 @@
 //!   `task_wait_n_resumes_every_fault`). Inline fan-outs resume the panic
 //!   of a sleep's poll or destructor in their poller (`wait_n_resumes_every_fault`,
 //!   `as_completed_resumes_every_fault`). The destructor of a cancelled
-//!   task's future, or of a detached task's output, may panic: nobody is
-//!   left to hear of it, so the panic is discarded and the runtime runs on
+//!   task's future, or of an output nobody takes (its task detached, or
+//!   its handle dropped), may panic: nobody is left to hear of it, so the
+//!   panic is discarded and the runtime runs on
 //!   (`cancelled_task_with_panicking_drop`,
 //!   `dropped_task_wait_n_with_panicking_drop`,
-//!   `detached_output_with_panicking_drop`).
+//!   `detached_output_with_panicking_drop`,
+//!   `dropped_handle_output_with_panicking_drop`).
 //! - **Clocks**: [`measure_time`] reads the backend's clock — virtual on Sim,
 //!   where `total == longest` exactly (`tests/properties.rs`), and tokio's
 //!   paused clock under `start_paused`, where the total is the longest delay

@@ -376,7 +376,9 @@ impl<F: Future> Future for Task<F> {
 ///
 /// Dropping the handle wakes the task; the next time its runtime polls it,
 /// the task drops its future (and with it any pending timers) without polling
-/// it again. A task that already finished is unaffected.
+/// it again. A task that already finished is unaffected; its output, if not
+/// taken, is dropped with the handle, and a panic of the output's
+/// destructor is discarded.
 ///
 /// # Panics
 ///
@@ -515,13 +517,23 @@ impl<T> Drop for JoinHandle<T> {
             return;
         }
         state.handle = HandleState::Dropped;
-        let waker = match state.output {
-            Output::Running => state.task_waker.take(),
-            _ => None,
-        };
-        drop(state);
-        if let Some(waker) = waker {
-            cancelling(|| waker.wake());
+        match state.output {
+            Output::Running => {
+                let waker = state.task_waker.take();
+                drop(state);
+                if let Some(waker) = waker {
+                    cancelling(|| waker.wake());
+                }
+            }
+            _ => {
+                // Finished, and nobody will read the output: it is dropped
+                // here rather than by whichever thread frees the slot last,
+                // a runtime's maybe, and a panic of its destructor is
+                // discarded (as tokio's `JoinHandle` does).
+                let output = core::mem::replace(&mut state.output, Output::Taken);
+                drop(state);
+                discard(output);
+            }
         }
     }
 }

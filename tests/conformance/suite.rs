@@ -659,6 +659,32 @@ pub fn detached_output_with_panicking_drop<R: Backend>(rt: &R) {
     assert_eq!(dropped.load(Ordering::SeqCst), 2);
 }
 
+pub fn dropped_handle_output_with_panicking_drop<R: Backend>(rt: &R) {
+    // The same for a handle dropped after its task finished, without taking
+    // the output (as tokio's JoinHandle does): wherever the output is freed,
+    // on this thread or on the runtime's, its panic is discarded.
+    let dropped = Arc::new(AtomicUsize::new(0));
+    rt.block_on(async {
+        let output = PanicsInDrop(Arc::clone(&dropped));
+        let handle = rt.spawn(async move { output });
+        within(rt, "the task", async {
+            while !handle.is_finished() {
+                rt.sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        drop(handle);
+        within(rt, "the output's drop", async {
+            while dropped.load(Ordering::SeqCst) < 1 {
+                rt.sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        assert_eq!(rt.spawn(async { 1 }).await, 1);
+    });
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+}
+
 pub fn task_wait_n_resumes_every_fault<R: Backend>(rt: &R) {
     for (fault, expected) in SURFACES {
         // Member 5 of 20 misbehaves; member 7's sleep, which will be
