@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use pin_project_lite::pin_project;
 
 use crate::spawn::Spawn;
-use crate::task::{self, Panic, cancelling, drop_catching, poll_task, register};
+use crate::task::{self, Panic, drop_catching, poll_task, register};
 
 /// What the group does with its members' outputs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -368,12 +368,10 @@ impl<T, K> Drop for Group<T, K> {
             ),
         };
         drop(state);
-        cancelling(|| {
-            wakers.into_iter().for_each(Waker::wake);
-            // Members never polled registered no waker: those whose
-            // executor gave one when it queued them are woken through it.
-            early.into_iter().flatten().for_each(Waker::wake);
-        });
+        wakers.into_iter().for_each(task::cancel);
+        // Members never polled registered no waker: those whose executor
+        // gave one when it queued them are woken through it.
+        early.into_iter().flatten().for_each(task::cancel);
     }
 }
 

@@ -48,12 +48,13 @@ thread_local! {
 }
 
 thread_local! {
-    /// Set while a handle or a group cancels its tasks; see [`cancelling`].
-    static CANCELLING: Cell<bool> = const { Cell::new(false) };
+    /// While a handle or a group wakes a task to cancel it, the data pointer
+    /// of the waker it wakes; null otherwise. See [`cancel`].
+    static CANCELLING: Cell<*const ()> = const { Cell::new(core::ptr::null()) };
 }
 
-/// Runs `cancel`, which wakes tasks whose handle or group is gone, telling
-/// their executor that the wake-up only cancels them.
+/// Wakes `waker`, whose task's handle or group is gone, telling its executor
+/// that the wake-up only cancels that task.
 ///
 /// A cancelled task normally drops its future at its next poll. That poll
 /// may never come: [`Sim`](crate::sim::Sim) runs tasks only inside a
@@ -63,31 +64,36 @@ thread_local! {
 /// the `block_on` ends if no poll dropped it before (see
 /// `sim/executor.rs`). Other executors ignore the flag. A task never polled
 /// has no waker of its own yet: see [`spawning`].
-pub(crate) fn cancelling<T>(cancel: impl FnOnce() -> T) -> T {
-    with_cancelling(true, cancel)
+///
+/// Only the waker woken here is told, by its data pointer ([`cancels`]): a
+/// wake-up it passes on to another waker (a pool's that runs many tasks in
+/// one, say) is an ordinary wake-up for that one.
+pub(crate) fn cancel(waker: Waker) {
+    with_cancelling(waker.data(), || waker.wake());
 }
 
-/// Runs `f` outside any [`cancelling`]: for what a cancellation runs in
-/// turn, such as the destructors of the cancelled future, whose own wakes
-/// and spawns cancel nothing.
+/// Runs `f` outside any [`cancel`]: for what a cancellation runs in turn,
+/// such as the destructors of the cancelled future, whose own wakes and
+/// spawns cancel nothing.
 pub(crate) fn not_cancelling<T>(f: impl FnOnce() -> T) -> T {
-    with_cancelling(false, f)
+    with_cancelling(core::ptr::null(), f)
 }
 
-fn with_cancelling<T>(on: bool, f: impl FnOnce() -> T) -> T {
-    struct Restore(bool);
+fn with_cancelling<T>(target: *const (), f: impl FnOnce() -> T) -> T {
+    struct Restore(*const ());
     impl Drop for Restore {
         fn drop(&mut self) {
             CANCELLING.with(|c| c.set(self.0));
         }
     }
-    let _restore = Restore(CANCELLING.with(|c| c.replace(on)));
+    let _restore = Restore(CANCELLING.with(|c| c.replace(target)));
     f()
 }
 
-/// Whether the current wake-up comes from [`cancelling`].
-pub(crate) fn is_cancelling() -> bool {
-    CANCELLING.with(Cell::get)
+/// Whether the wake-up under way comes from [`cancel`], for the waker whose
+/// data pointer is `data`.
+pub(crate) fn cancels(data: *const ()) -> bool {
+    !data.is_null() && core::ptr::eq(CANCELLING.with(Cell::get), data)
 }
 
 /// What the executor said about the task being spawned; see [`spawning`].
@@ -115,8 +121,8 @@ thread_local! {
 /// exactly one task meanwhile.
 ///
 /// A task can be cancelled before its first poll, when it has registered no
-/// waker yet: its handle or group then wakes this one instead, in
-/// [`cancelling`]. This is how the cancellation of a never-polled task
+/// waker yet: its handle or group then wakes this one instead, through
+/// [`cancel`]. This is how the cancellation of a never-polled task
 /// reaches an executor that would otherwise keep it queued (a
 /// [`Sim`](crate::sim::Sim) runs tasks only inside a `block_on`, which may
 /// never come), through references, and through wrapper backends that
@@ -522,7 +528,7 @@ impl<T> Drop for JoinHandle<T> {
                 let waker = state.task_waker.take();
                 drop(state);
                 if let Some(waker) = waker {
-                    cancelling(|| waker.wake());
+                    cancel(waker);
                 }
             }
             _ => {

@@ -1661,3 +1661,56 @@ fn task_cancelled_from_another_thread_as_block_on_ends_is_freed() {
         assert_eq!(sim.pending_tasks(), 0, "round {round}");
     }
 }
+
+/// A backend that runs every task it is given inside one `Sim` task of its
+/// own, a `FuturesUnordered` pool: the wakers its tasks see are the pool's,
+/// which wake the pool's task.
+#[derive(Clone)]
+struct Pooled {
+    tasks: futures::channel::mpsc::UnboundedSender<futures::future::BoxFuture<'static, ()>>,
+}
+
+impl Pooled {
+    fn new(sim: &Sim) -> Self {
+        let (tasks, mut new) = futures::channel::mpsc::unbounded();
+        let mut pool = futures::stream::FuturesUnordered::new();
+        sim.spawn(poll_fn(move |cx| {
+            while let Poll::Ready(Some(task)) = new.poll_next_unpin(cx) {
+                pool.push(task);
+            }
+            while let Poll::Ready(Some(())) = pool.poll_next_unpin(cx) {}
+            Poll::<()>::Pending
+        }))
+        .detach();
+        Pooled { tasks }
+    }
+}
+
+impl Spawn for Pooled {
+    type RawTask = ();
+
+    fn spawn_raw<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.unbounded_send(Box::pin(task)).unwrap();
+    }
+}
+
+#[test]
+fn cancelling_a_task_of_a_pool_on_a_sim_cancels_only_that_task() {
+    // The pool's task is woken through the cancelled task's waker: it is
+    // not cancelled for that, and the pool's other tasks run on.
+    let sim = Sim::new();
+    let pool = Pooled::new(&sim);
+    let (finished, dropped) = (Arc::default(), Arc::default());
+    let cancelled = pool.spawn(counted_task(&sim, &finished, &dropped));
+    let (other_finished, other_dropped) = (Arc::default(), Arc::default());
+    let other = pool.spawn(counted_task(&sim, &other_finished, &other_dropped));
+    sim.block_on(yield_now()); // both wait on their sleeps
+    drop(cancelled);
+    sim.block_on(other);
+    assert_eq!(other_finished.load(Ordering::SeqCst), 1);
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+}

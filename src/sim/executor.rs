@@ -10,8 +10,8 @@
 //! woken from any thread. Once the simulation has shut down, wakes queue
 //! nothing, so that no new cycle forms through the queue.
 //!
-//! A task whose handle or group is dropped is woken in
-//! `task::cancelling`: the wake-up only cancels it. The task is dropped
+//! A task whose handle or group is dropped is woken through `task::cancel`:
+//! the wake-up only cancels it. The task is dropped
 //! there and then if no `block_on` runs; otherwise it is marked, and the
 //! end of the `block_on` drops every marked task still queued, on either
 //! queue. A task never polled is woken through the waker `spawn` handed to
@@ -66,7 +66,7 @@ pub(super) struct TaskCell {
     sim: Arc<Inner>,
     /// Set while the task is in the run queue, and for good once it finished.
     queued: AtomicBool,
-    /// Set when a wake-up only cancels the task (see `task::cancelling`):
+    /// Set when a wake-up only cancels the task (see `task::cancel`):
     /// a `block_on` that ends with it still queued, on its own thread's
     /// queue or on the shared one, drops it, rather than leave it for a
     /// `block_on` that may never come.
@@ -94,7 +94,7 @@ impl TaskCell {
 impl TaskCell {
     /// Whether the simulation is idle, for a task whose wake-up only cancels
     /// it: then the task is dropped at once instead of at its next poll,
-    /// which may never come (see [`task::cancelling`]).
+    /// which may never come (see [`task::cancel`]).
     ///
     /// `SeqCst`, with the flag and the end of `block_on`: either this sees
     /// the simulation idle, or that end sees the flag.
@@ -120,7 +120,7 @@ impl TaskCell {
 
 impl ArcWake for TaskCell {
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        let cancelling = task::is_cancelling();
+        let cancelling = task::cancels(Arc::as_ptr(arc_self).cast());
         if cancelling {
             arc_self.cancel_requested.store(true, Ordering::SeqCst);
         }
