@@ -23,7 +23,10 @@ use crate::task::{self, JoinHandle};
 /// the calling thread (through any of the inner backend's three methods). A
 /// backend has nothing more to implement. Should a wrapper queue other
 /// tasks of its own along with the task, which one to wake is unknown: the
-/// task is then dropped at its first poll, as on the other backends.
+/// task is then dropped at its first poll, as on the other backends. And a
+/// backend that runs its tasks inside one task of the `Sim` (a pool) sees
+/// an ordinary wake-up, not a cancellation: the pool runs on, and drops the
+/// cancelled task at its next poll.
 ///
 /// # Examples
 ///
