@@ -230,7 +230,8 @@
 //!   at once while no `block_on` runs, and at the latest when the `block_on`
 //!   it was cancelled in returns, whether it was polled yet or not and
 //!   wherever its wake-up was queued, spawned on the `Sim`, through `&Sim`
-//!   or through a wrapper backend; so one holding the last clones of its own
+//!   or through a wrapper backend that hands it to the `Sim` on the calling
+//!   thread (see [`Spawn`]); so one holding the last clones of its own
 //!   `Sim` does not keep the simulation alive
 //!   (`run_requests_cancelled_inside_block_on_are_freed`,
 //!   `task_cancelled_while_its_wake_waits_in_the_shared_queue_is_freed`,
