@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use pin_project_lite::pin_project;
 
 use crate::spawn::Spawn;
-use crate::task::{Panic, cancelling, drop_catching, poll_task, register};
+use crate::task::{self, Panic, drop_catching, poll_task, register};
 
 /// What the group does with its members' outputs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -52,6 +52,11 @@ pub(crate) struct Group<T, K> {
     /// once its member's output is taken, so that the member is freed on
     /// this thread (see [`Spawn::RawTask`]).
     raw: Vec<Option<K>>,
+    /// By slot, the wakers an executor gave for its members when it queued
+    /// them (see [`task::spawning`]): woken when the group is dropped, to
+    /// cancel members that registered no waker yet. Empty on executors that
+    /// give none.
+    early: Vec<Option<Waker>>,
     /// Slots free for new members.
     free: Vec<usize>,
     /// Outputs taken from the shared queue and not yet returned.
@@ -193,6 +198,7 @@ impl<T, K> Group<T, K> {
                 }),
             })),
             raw: Vec::with_capacity(capacity),
+            early: Vec::new(),
             free: Vec::new(),
             ready: VecDeque::new(),
             live: 0,
@@ -240,8 +246,9 @@ impl<T, K> Group<T, K> {
             shared: Arc::clone(&self.shared),
             slot,
         };
-        let raw = match catch_unwind(AssertUnwindSafe(|| spawner.spawn_raw(member))) {
-            Ok(raw) => raw,
+        let spawn = || task::spawning(|| spawner.spawn_raw(member));
+        let (raw, early) = match catch_unwind(AssertUnwindSafe(spawn)) {
+            Ok(spawned) => spawned,
             Err(payload) => {
                 // The spawn failed, and dropped the member as if its runtime
                 // had lost it: it was never running, so nothing was lost.
@@ -258,6 +265,15 @@ impl<T, K> Group<T, K> {
         match self.raw.get_mut(slot) {
             Some(entry) => *entry = Some(raw),
             None => self.raw.push(Some(raw)),
+        }
+        if early.is_some() || !self.early.is_empty() {
+            match self.early.get_mut(slot) {
+                Some(entry) => *entry = early,
+                None => {
+                    self.early.resize(slot, None);
+                    self.early.push(early);
+                }
+            }
         }
         self.live += 1;
     }
@@ -304,8 +320,13 @@ impl<T, K> Group<T, K> {
         }
         let lost = state.lost > 0;
         drop(state);
-        // Every member finished: free them all here, on this thread.
-        self.raw.clear();
+        // Every member finished: free them all here, on this thread, each
+        // member's waker with its handle (they may share its allocation).
+        let mut early = self.early.drain(..);
+        for raw in self.raw.drain(..) {
+            drop((early.next(), raw));
+        }
+        drop(early);
         self.free.clear();
         self.live = 0;
         if lost {
@@ -320,6 +341,9 @@ impl<T, K> Group<T, K> {
         let (slot, output) = self.ready.pop_front()?;
         if let Some(raw) = self.raw.get_mut(slot) {
             *raw = None;
+        }
+        if let Some(early) = self.early.get_mut(slot) {
+            *early = None;
         }
         self.free.push(slot);
         self.live -= 1;
@@ -336,18 +360,18 @@ impl<T, K> Group<T, K> {
 impl<T, K> Drop for Group<T, K> {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
-        let wakers = match self.shared.running() {
-            0 => Vec::new(),
-            _ => self.shared.cancel(&mut state),
+        let (wakers, early) = match self.shared.running() {
+            0 => (Vec::new(), Vec::new()),
+            _ => (
+                self.shared.cancel(&mut state),
+                core::mem::take(&mut self.early),
+            ),
         };
         drop(state);
-        let raw = core::mem::take(&mut self.raw);
-        cancelling(|| {
-            wakers.into_iter().for_each(Waker::wake);
-            // Members never polled registered no waker: their runtime
-            // handles tell an executor that can drop them at once.
-            drop(raw);
-        });
+        wakers.into_iter().for_each(task::cancel);
+        // Members never polled registered no waker: those whose executor
+        // gave one when it queued them are woken through it.
+        early.into_iter().flatten().for_each(task::cancel);
     }
 }
 

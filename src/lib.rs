@@ -315,9 +315,17 @@
 //!   (`dropped_task_wait_n_starts_no_new_poll`). Dropping a [`JoinHandle`]
 //!   cancels its task, [`JoinHandle::detach`] opts out
 //!   (`dropped_handle_cancels_task`, `detached_task_completes`). On
-//!   [`Sim`](sim::Sim), a task cancelled while no `block_on` runs is
-//!   dropped at once, even one holding the last clones of its own `Sim`
-//!   (`tests/sim.rs`).
+//!   [`Sim`](sim::Sim), a cancelled task is dropped even if no poll comes:
+//!   at once while no `block_on` runs, and at the latest when the `block_on`
+//!   it was cancelled in returns, whether it was polled yet or not and
+//!   wherever its wake-up was queued, spawned on the `Sim`, through `&Sim`
+//!   or through a wrapper backend that hands it to the `Sim` on the calling
+//!   thread (see [`Spawn`]); so one holding the last clones of its own
+//!   `Sim` does not keep the simulation alive
+//!   (`run_requests_cancelled_inside_block_on_are_freed`,
+//!   `task_cancelled_while_its_wake_waits_in_the_shared_queue_is_freed`,
+//!   `never_polled_members_are_freed_through_a_wrapper_backend` and the
+//!   others in `tests/sim.rs`).
 //! - **Panics**: a panic in a spawned task — in its future's poll or in its
 //!   destructor — resumes in whoever awaits its handle, and
 //!   [`JoinHandle::try_join`] returns it as a [`JoinError`]; a task is
@@ -330,9 +338,13 @@
 //!   `task_wait_n_resumes_every_fault`). Inline fan-outs resume the panic
 //!   of a sleep's poll or destructor in their poller (`wait_n_resumes_every_fault`,
 //!   `as_completed_resumes_every_fault`). The destructor of a cancelled
-//!   task's future may panic: nobody is left to hear of it, so the panic is
-//!   discarded and the runtime runs on (`cancelled_task_with_panicking_drop`,
-//!   `dropped_task_wait_n_with_panicking_drop`).
+//!   task's future, or of an output nobody takes (its task detached, or
+//!   its handle dropped), may panic: nobody is left to hear of it, so the
+//!   panic is discarded and the runtime runs on
+//!   (`cancelled_task_with_panicking_drop`,
+//!   `dropped_task_wait_n_with_panicking_drop`,
+//!   `detached_output_with_panicking_drop`,
+//!   `dropped_handle_output_with_panicking_drop`).
 //! - **Clocks**: [`measure_time`] reads the backend's clock — virtual on Sim,
 //!   where `total == longest` exactly (`tests/properties.rs`), and tokio's
 //!   paused clock under `start_paused`, where the total is the longest delay
@@ -405,7 +417,14 @@
 //!   years start and cancel cleanly (`*_huge_max_is_cancellable`), a
 //!   deadline past what `Instant` holds (on tokio, within a millisecond of
 //!   it, which tokio's rounding would overflow) never fires
-//!   (`deadlines_within_a_millisecond_of_the_last_instant_never_fire`), a
+//!   (`deadlines_within_a_millisecond_of_the_last_instant_never_fire`). So
+//!   what waits for such a sleep to end (a [`wait_n`] over `Duration::MAX`
+//!   awaited to the end, say) waits forever: on a real runtime it hangs; on
+//!   [`Sim`](sim::Sim), once every other timer fired and nothing else can
+//!   run, that is a deadlock, and `block_on` panics saying so and naming the
+//!   sleeps that never fire
+//!   (`wait_n_over_duration_max_is_a_deadlock_naming_its_sleeps`,
+//!   `advance_past_the_last_instant_names_the_advance` in `tests/sim.rs`). A
 //!   [`timeout`] that long is no timeout
 //!   (`timeout_past_instant_range_never_fires`), `n = 0` returns at once
 //!   (`*_zero_is_empty`); float seconds go through

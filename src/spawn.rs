@@ -13,6 +13,21 @@ use crate::task::{self, JoinHandle};
 /// same [`JoinHandle`] with the same behaviour: output on await, panics
 /// resumed in the awaiter, cancellation on drop.
 ///
+/// A cancelled task drops its future at its next poll, woken through the
+/// waker of its last poll. A task cancelled before its first poll has none:
+/// it is woken instead through the waker its executor gave when it queued
+/// the task, if it gave one. Only [`Sim`](crate::sim::Sim) does, since it
+/// polls tasks only inside a `block_on`, which may never come; it does so
+/// inside `spawn_raw`, so the same holds through a reference and through a
+/// wrapper backend whose `spawn_raw` hands the task to an inner backend on
+/// the calling thread (through any of the inner backend's three methods). A
+/// backend has nothing more to implement. Should a wrapper queue other
+/// tasks of its own along with the task, which one to wake is unknown: the
+/// task is then dropped at its first poll, as on the other backends. And a
+/// backend that runs its tasks inside one task of the `Sim` (a pool) sees
+/// an ordinary wake-up, not a cancellation: the pool runs on, and drops the
+/// cancelled task at its next poll.
+///
 /// # Examples
 ///
 /// ```
@@ -70,7 +85,12 @@ pub trait Spawn {
         F::Output: Send + 'static,
     {
         let (task, handle) = task::pair(future);
-        self.spawn_detached(task);
+        // An executor that can drop the task if it is cancelled before its
+        // first poll gives its waker here.
+        let ((), waker) = task::spawning(|| self.spawn_detached(task));
+        if let Some(waker) = waker {
+            handle.set_task_waker(waker);
+        }
         handle
     }
 }
@@ -117,5 +137,20 @@ impl<S: Spawn + ?Sized> Spawn for &S {
         F: Future<Output = ()> + Send + 'static,
     {
         (**self).spawn_raw(task)
+    }
+
+    fn spawn_detached<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        (**self).spawn_detached(task);
+    }
+
+    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        (**self).spawn(future)
     }
 }

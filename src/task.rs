@@ -48,46 +48,132 @@ thread_local! {
 }
 
 thread_local! {
-    /// Set while a handle or a group cancels its tasks; see [`cancelling`].
-    static CANCELLING: Cell<bool> = const { Cell::new(false) };
+    /// While a handle or a group wakes a task to cancel it, the data pointer
+    /// of the waker it wakes; null otherwise. See [`cancel`].
+    static CANCELLING: Cell<*const ()> = const { Cell::new(core::ptr::null()) };
 }
 
-/// Runs `cancel`, which wakes (or drops the runtime handles of) tasks whose
-/// handle or group is gone, telling their executor that the wake-up only
-/// cancels them.
+/// Wakes `waker`, whose task's handle or group is gone, telling its executor
+/// that the wake-up only cancels that task.
 ///
 /// A cancelled task normally drops its future at its next poll. That poll
 /// may never come: [`Sim`](crate::sim::Sim) runs tasks only inside a
 /// `block_on`, and a task that holds the last clones of its own `Sim` would
-/// keep the simulation, and itself, alive forever. So when nothing drives
-/// the simulation, a `Sim` drops a task woken here at once (see
-/// `sim/executor.rs`). Other executors ignore the flag.
-pub(crate) fn cancelling<T>(cancel: impl FnOnce() -> T) -> T {
-    with_cancelling(true, cancel)
+/// keep the simulation, and itself, alive forever. So a `Sim` drops a task
+/// woken here at once when nothing drives the simulation, and otherwise when
+/// the `block_on` ends if no poll dropped it before (see
+/// `sim/executor.rs`). Other executors ignore the flag. A task never polled
+/// has no waker of its own yet: see [`spawning`].
+///
+/// Only the waker woken here is told, by its data pointer ([`cancels`]): a
+/// wake-up it passes on to another waker (a pool's that runs many tasks in
+/// one, say) is an ordinary wake-up for that one.
+pub(crate) fn cancel(waker: Waker) {
+    with_cancelling(waker.data(), || waker.wake());
 }
 
-/// Runs `f` outside any [`cancelling`]: for what a cancellation runs in
-/// turn, such as the destructors of the cancelled future, whose own wakes
-/// and spawns cancel nothing.
+/// Runs `f` outside any [`cancel`]: for what a cancellation runs in turn,
+/// such as the destructors of the cancelled future, whose own wakes and
+/// spawns cancel nothing.
 pub(crate) fn not_cancelling<T>(f: impl FnOnce() -> T) -> T {
-    with_cancelling(false, f)
+    with_cancelling(core::ptr::null(), f)
 }
 
-fn with_cancelling<T>(on: bool, f: impl FnOnce() -> T) -> T {
-    struct Restore(bool);
+fn with_cancelling<T>(target: *const (), f: impl FnOnce() -> T) -> T {
+    struct Restore(*const ());
     impl Drop for Restore {
         fn drop(&mut self) {
             CANCELLING.with(|c| c.set(self.0));
         }
     }
-    let _restore = Restore(CANCELLING.with(|c| c.replace(on)));
+    let _restore = Restore(CANCELLING.with(|c| c.replace(target)));
     f()
 }
 
-/// Whether the current wake-up (or drop of a runtime handle) comes from
-/// [`cancelling`].
-pub(crate) fn is_cancelling() -> bool {
-    CANCELLING.with(Cell::get)
+/// Whether the wake-up under way comes from [`cancel`], for the waker whose
+/// data pointer is `data`.
+pub(crate) fn cancels(data: *const ()) -> bool {
+    !data.is_null() && core::ptr::eq(CANCELLING.with(Cell::get), data)
+}
+
+/// What the executor said about the task being spawned; see [`spawning`].
+#[derive(Default)]
+enum Spawned {
+    /// No spawn through stagger under way on this thread.
+    #[default]
+    Closed,
+    /// A spawn under way; the executor said nothing yet.
+    Open,
+    /// The executor queued one task, woken by this waker.
+    One(Waker),
+    /// The executor queued more than one: which one is ours is unknown.
+    Many,
+}
+
+thread_local! {
+    /// The spawn through stagger under way on this thread; see [`spawning`].
+    static SPAWNED: Cell<Spawned> = const { Cell::new(Spawned::Closed) };
+}
+
+/// Runs `spawn`, which hands one of stagger's task wrappers to a backend's
+/// [`spawn_raw`](crate::Spawn::spawn_raw), and returns with its result the
+/// waker the executor gave for that task through [`spawned`], if it queued
+/// exactly one task meanwhile.
+///
+/// A task can be cancelled before its first poll, when it has registered no
+/// waker yet: its handle or group then wakes this one instead, through
+/// [`cancel`]. This is how the cancellation of a never-polled task
+/// reaches an executor that would otherwise keep it queued (a
+/// [`Sim`](crate::sim::Sim) runs tasks only inside a `block_on`, which may
+/// never come), through references, and through wrapper backends that
+/// implement only what the [`Spawn`](crate::Spawn) docs ask, as long as
+/// they spawn the task on the calling thread, by `spawn_raw` or through
+/// stagger's own `spawn` (whose task then wraps this one). A spawn that
+/// queues several tasks gives no waker, since which one is ours is unknown:
+/// its tasks are cancelled at their first poll.
+pub(crate) fn spawning<R>(spawn: impl FnOnce() -> R) -> (R, Option<Waker>) {
+    /// Puts back the scope of an enclosing spawn, even on a panic.
+    struct Restore(Spawned);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SPAWNED.with(|spawned| spawned.set(core::mem::take(&mut self.0)));
+        }
+    }
+    let restore = Restore(SPAWNED.with(|spawned| spawned.replace(Spawned::Open)));
+    let output = spawn();
+    let queued = SPAWNED.with(Cell::take);
+    drop(restore);
+    // A wrapper backend's `spawn_raw` that spawns through stagger in turn:
+    // what was queued here was queued for the enclosing spawn too.
+    match queued {
+        Spawned::One(waker) => {
+            spawned(|| waker.clone());
+            (output, Some(waker))
+        }
+        Spawned::Many => {
+            SPAWNED.with(|spawned| {
+                if !matches!(spawned.take(), Spawned::Closed) {
+                    spawned.set(Spawned::Many);
+                }
+            });
+            (output, None)
+        }
+        Spawned::Closed | Spawned::Open => (output, None),
+    }
+}
+
+/// Tells the spawn through stagger under way on this thread, if any, the
+/// waker of the task the executor just queued: for executors that can drop a
+/// task cancelled before its first poll (see [`spawning`]).
+pub(crate) fn spawned(waker: impl FnOnce() -> Waker) {
+    SPAWNED.with(|spawned| {
+        let next = match spawned.take() {
+            Spawned::Closed => Spawned::Closed,
+            Spawned::Open => Spawned::One(waker()),
+            Spawned::One(_) | Spawned::Many => Spawned::Many,
+        };
+        spawned.set(next);
+    });
 }
 
 /// Panics if this thread is polling a task spawned through stagger, on any
@@ -201,10 +287,10 @@ impl<T> Shared<T> {
     /// Publishes the task's outcome and wakes the handle.
     fn complete(&self, result: Result<T, JoinError>) {
         let mut state = self.lock();
-        if state.handle == HandleState::Dropped {
+        if state.handle != HandleState::Attached {
             drop(state);
             // Nobody will read it; drop it outside the lock.
-            drop(result);
+            discard(result);
             return;
         }
         state.output = Output::Done(result);
@@ -214,6 +300,13 @@ impl<T> Shared<T> {
             waker.wake();
         }
     }
+}
+
+/// Drops what nobody will read (the outcome of a task whose handle is
+/// detached or dropped): nobody is left to hear of a panic in its destructor
+/// either, so it is discarded rather than left to unwind into the runtime.
+fn discard<T>(value: T) {
+    let _ = catch_unwind(AssertUnwindSafe(|| drop(value)));
 }
 
 // ===== the task the runtime runs =====
@@ -289,7 +382,9 @@ impl<F: Future> Future for Task<F> {
 ///
 /// Dropping the handle wakes the task; the next time its runtime polls it,
 /// the task drops its future (and with it any pending timers) without polling
-/// it again. A task that already finished is unaffected.
+/// it again. A task that already finished is unaffected; its output, if not
+/// taken, is dropped with the handle, and a panic of the output's
+/// destructor is discarded.
 ///
 /// # Panics
 ///
@@ -315,7 +410,8 @@ pub struct JoinHandle<T> {
 
 impl<T> JoinHandle<T> {
     /// Lets the task run to completion without a handle; its output is
-    /// discarded.
+    /// discarded, and so is a panic of the output's destructor, which
+    /// nobody is left to hear.
     ///
     /// # Examples
     ///
@@ -340,7 +436,15 @@ impl<T> JoinHandle<T> {
     /// assert!(done.load(Ordering::SeqCst));
     /// ```
     pub fn detach(self) {
-        self.shared.lock().handle = HandleState::Detached;
+        let mut state = self.shared.lock();
+        state.handle = HandleState::Detached;
+        // Finished already: nobody will read the output.
+        let output = match state.output {
+            Output::Done(_) => core::mem::replace(&mut state.output, Output::Taken),
+            _ => Output::Taken,
+        };
+        drop(state);
+        discard(output);
     }
 
     /// Returns a future that resolves to the task's output, or to a
@@ -388,10 +492,14 @@ impl<T> JoinHandle<T> {
     }
 
     /// Makes dropping this handle wake `waker`, as if the task had
-    /// registered it at a poll: for executors that can drop a task cancelled
-    /// before its first poll.
+    /// registered it at a poll, unless it has already registered one or
+    /// finished: for executors that can drop a task cancelled before its
+    /// first poll (see [`spawning`]).
     pub(crate) fn set_task_waker(&self, waker: Waker) {
-        self.shared.lock().task_waker = Some(waker);
+        let mut state = self.shared.lock();
+        if matches!(state.output, Output::Running) && state.task_waker.is_none() {
+            state.task_waker = Some(waker);
+        }
     }
 
     fn poll_try_join(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
@@ -415,13 +523,23 @@ impl<T> Drop for JoinHandle<T> {
             return;
         }
         state.handle = HandleState::Dropped;
-        let waker = match state.output {
-            Output::Running => state.task_waker.take(),
-            _ => None,
-        };
-        drop(state);
-        if let Some(waker) = waker {
-            cancelling(|| waker.wake());
+        match state.output {
+            Output::Running => {
+                let waker = state.task_waker.take();
+                drop(state);
+                if let Some(waker) = waker {
+                    cancel(waker);
+                }
+            }
+            _ => {
+                // Finished, and nobody will read the output: it is dropped
+                // here rather than by whichever thread frees the slot last,
+                // a runtime's maybe, and a panic of its destructor is
+                // discarded (as tokio's `JoinHandle` does).
+                let output = core::mem::replace(&mut state.output, Output::Taken);
+                drop(state);
+                discard(output);
+            }
         }
     }
 }

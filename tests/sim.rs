@@ -1739,3 +1739,392 @@ fn one_seed_replays_a_whole_backon_retry() {
     assert_ne!(a.0, other.0, "backon's jitter did not follow the seed");
     assert_ne!(a.1, other.1, "stagger's draws did not follow the seed");
 }
+
+// ===== Reliability III: nothing cancelled is left behind =====
+
+/// A request or member future that holds a clone of its own `Sim` (the
+/// cycle a leak would form) and counts its creation and its drop.
+fn holding_its_sim(
+    sim: &Sim,
+    made: &Arc<AtomicUsize>,
+    dropped: &Arc<AtomicUsize>,
+    sleep: Duration,
+) -> impl Future<Output = ()> + Send + 'static + use<> {
+    made.fetch_add(1, Ordering::SeqCst);
+    let (sim, guard) = (sim.clone(), DropCounter(Arc::clone(dropped)));
+    async move {
+        let _guard = guard;
+        sim.sleep(sleep).await;
+    }
+}
+
+#[test]
+fn run_requests_cancelled_inside_block_on_are_freed() {
+    // Requests take 5 ticks: when the third one completes, five are in
+    // flight, the newest spawned in the very poll that returns the third.
+    let sim = Sim::new();
+    let (made, dropped) = (Arc::default(), Arc::default());
+    let (clock, m, d) = (sim.clone(), Arc::clone(&made), Arc::clone(&dropped));
+    let arrivals = stagger::schedule::constant(stagger::schedule::Rate::per_sec(1000.0).unwrap());
+    let run = stagger::schedule::run(&sim, arrivals, move |_| {
+        holding_its_sim(&clock, &m, &d, Duration::from_millis(5))
+    });
+    let done: Vec<_> = sim.block_on(run.take(3).collect());
+    assert_eq!(done.len(), 3);
+    assert!(made.load(Ordering::SeqCst) > 3);
+    assert_eq!(sim.pending_tasks(), 0, "cancelled requests left queued");
+    assert_eq!(dropped.load(Ordering::SeqCst), made.load(Ordering::SeqCst));
+}
+
+#[test]
+fn fan_out_dropped_inside_the_block_on_that_spawned_it_is_freed() {
+    // Members spawned and cancelled in one block_on, none polled yet.
+    let sim = Sim::new();
+    let (made, dropped) = (Arc::default(), Arc::default());
+    let (own, m, d) = (sim.clone(), Arc::clone(&made), Arc::clone(&dropped));
+    sim.block_on(async {
+        let mut stream = stagger::task_staggered(&sim, 0..5, Duration::ZERO, move |_| {
+            holding_its_sim(&own, &m, &d, Duration::from_secs(3600))
+        });
+        assert!(futures::poll!(stream.next()).is_pending());
+        drop(stream);
+    });
+    assert_eq!(made.load(Ordering::SeqCst), 5);
+    assert_eq!(dropped.load(Ordering::SeqCst), 5);
+    assert_eq!(sim.pending_tasks(), 0);
+}
+
+#[test]
+fn task_cancelled_while_its_wake_waits_in_the_shared_queue_is_freed() {
+    // Woken from another thread during the block_on, the task waits in the
+    // simulation's shared queue, not the driving thread's, when its handle
+    // is dropped and the block_on ends.
+    let sim = Sim::new();
+    let (finished, dropped) = (Arc::default(), Arc::default());
+    let task = counted_task(&sim, &finished, &dropped);
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    let own = sim.clone();
+    let handle = sim.spawn(async move {
+        let _own = own;
+        let _ = rx.await;
+        task.await;
+    });
+    sim.block_on(async {
+        yield_now().await; // the task waits on `rx`
+        std::thread::spawn(move || tx.send(()))
+            .join()
+            .unwrap()
+            .unwrap();
+        drop(handle);
+    });
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "left in the shared queue"
+    );
+    assert_eq!(sim.pending_tasks(), 0);
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+}
+
+/// A backend written as the `Spawn` docs say: `RawTask` and `spawn_raw`
+/// only, forwarding to a `Sim` in one of the ways below, with no handle of
+/// its own to give.
+#[derive(Clone)]
+struct Wrapped(Sim, Forward);
+
+#[derive(Clone)]
+enum Forward {
+    /// Through the Sim's `spawn_raw`.
+    Raw,
+    /// Through the Sim's `spawn`, detached: a stagger task in a stagger task.
+    Spawn,
+    /// Through `spawn_raw`, after spawning a helper task of its own, which
+    /// counts its runs.
+    WithHelper(Arc<AtomicUsize>),
+}
+
+impl Sleeper for Wrapped {
+    type Sleep = SimSleep;
+
+    fn sleep(&self, dur: Duration) -> SimSleep {
+        self.0.sleep(dur)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> SimSleep {
+        self.0.sleep_until(deadline)
+    }
+
+    fn now(&self) -> Instant {
+        self.0.now()
+    }
+}
+
+impl Spawn for Wrapped {
+    type RawTask = ();
+
+    fn spawn_raw<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        match &self.1 {
+            Forward::Raw => drop(self.0.spawn_raw(task)),
+            Forward::Spawn => self.0.spawn(task).detach(),
+            Forward::WithHelper(ran) => {
+                let ran = Arc::clone(ran);
+                self.0.spawn_detached(async move {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                });
+                self.0.spawn_detached(task);
+            }
+        }
+    }
+}
+
+impl Runtime for Wrapped {
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+}
+
+/// Spawns through `rt` a task holding its `sim`, cancels it before its
+/// first poll (inside a `block_on` or not), and checks that it is gone.
+fn assert_never_polled_task_freed<R: Spawn>(rt: R, sim: Sim, inside: bool) {
+    let (made, dropped) = (Arc::default(), Arc::default());
+    let task = holding_its_sim(&sim, &made, &dropped, Duration::from_secs(1));
+    if inside {
+        sim.block_on(async { drop(rt.spawn(task)) });
+    } else {
+        drop(rt.spawn(task));
+    }
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "inside: {inside}");
+    assert_eq!(sim.pending_tasks(), 0, "inside: {inside}");
+}
+
+/// The same for the members of a fan-out dropped before their first poll.
+fn assert_never_polled_members_freed<R>(rt: R, sim: Sim, inside: bool)
+where
+    R: Spawn + Sleeper<Sleep: Send + 'static> + Clone,
+{
+    let (made, dropped) = (Arc::default(), Arc::default());
+    let (m, d) = (Arc::clone(&made), Arc::clone(&dropped));
+    let own = sim.clone();
+    let mut stream = Some(stagger::task_staggered(
+        &rt,
+        0..5,
+        Duration::ZERO,
+        move |_| holding_its_sim(&own, &m, &d, Duration::from_secs(3600)),
+    ));
+    sim.block_on(async {
+        let members = stream.as_mut().unwrap();
+        assert!(futures::poll!(members.next()).is_pending());
+        if inside {
+            stream = None;
+        }
+    });
+    assert_eq!(made.load(Ordering::SeqCst), 5);
+    drop(stream);
+    assert_eq!(dropped.load(Ordering::SeqCst), 5, "inside: {inside}");
+    assert_eq!(sim.pending_tasks(), 0, "inside: {inside}");
+}
+
+#[test]
+fn never_polled_task_is_freed_through_a_reference() {
+    for inside in [false, true] {
+        let sim = Sim::new();
+        assert_never_polled_task_freed(&sim, sim.clone(), inside);
+    }
+}
+
+#[test]
+fn never_polled_task_is_freed_through_a_wrapper_backend() {
+    for forward in [Forward::Raw, Forward::Spawn] {
+        for inside in [false, true] {
+            let sim = Sim::new();
+            assert_never_polled_task_freed(Wrapped(sim.clone(), forward.clone()), sim, inside);
+        }
+    }
+}
+
+#[test]
+fn cancelling_a_never_polled_task_cancels_no_other() {
+    // The wrapper queues a helper task with ours: which of the two is ours
+    // is unknown, so neither is dropped at once; ours is dropped at its
+    // first poll, and the helper runs.
+    let sim = Sim::new();
+    let helped = Arc::new(AtomicUsize::new(0));
+    let rt = Wrapped(sim.clone(), Forward::WithHelper(Arc::clone(&helped)));
+    let (finished, dropped) = (Arc::default(), Arc::default());
+    drop(rt.spawn(counted_task(&sim, &finished, &dropped)));
+    assert_eq!(sim.pending_tasks(), 2);
+    sim.block_on(yield_now());
+    assert_eq!(helped.load(Ordering::SeqCst), 1, "the helper was cancelled");
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+    assert_eq!(sim.pending_tasks(), 0);
+}
+
+#[test]
+fn never_polled_members_are_freed_through_a_reference() {
+    for inside in [false, true] {
+        let sim = Sim::new();
+        assert_never_polled_members_freed(&sim, sim.clone(), inside);
+    }
+}
+
+#[test]
+fn never_polled_members_are_freed_through_a_wrapper_backend() {
+    for inside in [false, true] {
+        let sim = Sim::new();
+        assert_never_polled_members_freed(Wrapped(sim.clone(), Forward::Raw), sim, inside);
+    }
+}
+
+// ===== Reliability III: sleeps and advances that never end =====
+
+#[test]
+fn wait_n_over_duration_max_is_a_deadlock_naming_its_sleeps() {
+    // What fits in an Instant fires, each at its delay; what does not never
+    // fires, and with nothing else to run, the block_on is a deadlock that
+    // says why (the Guarantees say so).
+    let sim = Sim::new();
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        sim.block_on(stagger::wait_n(&sim, 64, Duration::MAX))
+    }))
+    .unwrap_err();
+    let message = message(caught.as_ref());
+    assert!(message.contains("deadlock"), "{message}");
+    assert!(
+        message.contains("Sim sleep(s) whose deadline lies past what an Instant can hold"),
+        "{message}"
+    );
+    // And the simulation is still usable.
+    sim.block_on(sim.sleep(Duration::from_secs(1)));
+}
+
+#[test]
+fn advance_past_the_last_instant_names_the_advance() {
+    for paused in [false, true] {
+        let sim = Sim::builder().start_paused(paused).build();
+        let fired = Arc::new(AtomicUsize::new(0));
+        let (sleep, count) = (sim.sleep(Duration::from_secs(5)), Arc::clone(&fired));
+        sim.spawn(async move {
+            sleep.await;
+            count.fetch_add(1, Ordering::SeqCst);
+        })
+        .detach();
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            sim.block_on(sim.advance(Duration::MAX));
+        }))
+        .unwrap_err();
+        let message = message(caught.as_ref());
+        assert!(message.contains("deadlock"), "paused: {paused}: {message}");
+        assert!(
+            message.contains("1 advance(s) whose end lies past what an Instant can hold"),
+            "paused: {paused}: {message}"
+        );
+        assert!(!message.contains("sleep(s)"), "paused: {paused}: {message}");
+        // Every timer on the way fired, at its own deadline.
+        assert_eq!(fired.load(Ordering::SeqCst), 1, "paused: {paused}");
+        assert_eq!(sim.elapsed(), Duration::from_secs(5), "paused: {paused}");
+        // A paused clock stands still again once the advance is gone.
+        if paused {
+            let stuck = catch_unwind(AssertUnwindSafe(|| {
+                sim.block_on(sim.sleep(Duration::from_secs(1)));
+            }))
+            .unwrap_err();
+            assert!(
+                message_of(&stuck).contains("paused"),
+                "{}",
+                message_of(&stuck)
+            );
+        }
+    }
+}
+
+#[test]
+fn task_cancelled_from_another_thread_as_block_on_ends_is_freed() {
+    // The handle is dropped on another thread while the block_on ends: its
+    // task is dropped then or by the end of the block_on, whichever comes
+    // last, never left queued.
+    let sim = Sim::new();
+    for round in 0..10_000 {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let (own, guard) = (sim.clone(), DropCounter(Arc::clone(&dropped)));
+        let handle = sim.spawn(async move {
+            let _own = own;
+            let _guard = guard;
+            pending::<()>().await;
+        });
+        sim.block_on(yield_now()); // the task waits, holding its Sim
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let other = {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                drop(handle);
+            })
+        };
+        sim.block_on(async {
+            barrier.wait();
+            for _ in 0..(round % 7) {
+                yield_now().await;
+            }
+        });
+        other.join().unwrap();
+        assert_eq!(dropped.load(Ordering::SeqCst), 1, "round {round}");
+        assert_eq!(sim.pending_tasks(), 0, "round {round}");
+    }
+}
+
+/// A backend that runs every task it is given inside one `Sim` task of its
+/// own, a `FuturesUnordered` pool: the wakers its tasks see are the pool's,
+/// which wake the pool's task.
+#[derive(Clone)]
+struct Pooled {
+    tasks: futures::channel::mpsc::UnboundedSender<futures::future::BoxFuture<'static, ()>>,
+}
+
+impl Pooled {
+    fn new(sim: &Sim) -> Self {
+        let (tasks, mut new) = futures::channel::mpsc::unbounded();
+        let mut pool = futures::stream::FuturesUnordered::new();
+        sim.spawn(poll_fn(move |cx| {
+            while let Poll::Ready(Some(task)) = new.poll_next_unpin(cx) {
+                pool.push(task);
+            }
+            while let Poll::Ready(Some(())) = pool.poll_next_unpin(cx) {}
+            Poll::<()>::Pending
+        }))
+        .detach();
+        Pooled { tasks }
+    }
+}
+
+impl Spawn for Pooled {
+    type RawTask = ();
+
+    fn spawn_raw<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.unbounded_send(Box::pin(task)).unwrap();
+    }
+}
+
+#[test]
+fn cancelling_a_task_of_a_pool_on_a_sim_cancels_only_that_task() {
+    // The pool's task is woken through the cancelled task's waker: it is
+    // not cancelled for that, and the pool's other tasks run on.
+    let sim = Sim::new();
+    let pool = Pooled::new(&sim);
+    let (finished, dropped) = (Arc::default(), Arc::default());
+    let cancelled = pool.spawn(counted_task(&sim, &finished, &dropped));
+    let (other_finished, other_dropped) = (Arc::default(), Arc::default());
+    let other = pool.spawn(counted_task(&sim, &other_finished, &other_dropped));
+    sim.block_on(yield_now()); // both wait on their sleeps
+    drop(cancelled);
+    sim.block_on(other);
+    assert_eq!(other_finished.load(Ordering::SeqCst), 1);
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+}

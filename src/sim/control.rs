@@ -82,7 +82,9 @@ impl Sim {
     /// future completes. It works whether or not the simulation is
     /// [paused](Sim::pause); auto-advancing, it is a sleep that never lets
     /// time run past its end while it waits. A `duration` past what an
-    /// `Instant` can hold never completes.
+    /// `Instant` can hold never completes: time moves through every timer,
+    /// paused or not, and once none is left and nothing else can run,
+    /// `block_on` panics as deadlocked, naming the advance.
     ///
     /// # Examples
     ///
@@ -250,7 +252,7 @@ fn advance_until(sim: &Arc<Inner>, deadline: Option<Instant>) -> Advance {
     Advance {
         sim: Arc::clone(sim),
         timer: Timer::new(sim, deadline),
-        permitted: false,
+        registered: false,
     }
 }
 
@@ -259,8 +261,9 @@ fn advance_until(sim: &Arc<Inner>, deadline: Option<Instant>) -> Advance {
 pub struct Advance {
     sim: Arc<Inner>,
     timer: Timer,
-    /// Whether the deadline was made a permit to move time, while paused.
-    permitted: bool,
+    /// Whether the advance was registered: its deadline made a permit to
+    /// move a paused clock, or, without one, counted as never completing.
+    registered: bool,
 }
 
 impl Future for Advance {
@@ -268,11 +271,18 @@ impl Future for Advance {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if !this.permitted {
-            if let Some(deadline) = this.timer.deadline() {
-                *this.sim.lock().permits.entry(deadline).or_default() += 1;
-                this.permitted = true;
+        let Some(deadline) = this.timer.deadline() else {
+            // Never completes: time may move to every timer, and a deadlock
+            // names the advance, not a sleep.
+            if !this.registered {
+                this.sim.lock().unreachable_advances += 1;
+                this.registered = true;
             }
+            return Poll::Pending;
+        };
+        if !this.registered {
+            *this.sim.lock().permits.entry(deadline).or_default() += 1;
+            this.registered = true;
         }
         this.timer.poll(cx)
     }
@@ -282,10 +292,14 @@ impl Drop for Advance {
     /// Withdraws the permit: a paused clock moves only while an `advance`
     /// is under way.
     fn drop(&mut self) {
-        let (true, Some(deadline)) = (self.permitted, self.timer.deadline()) else {
+        if !self.registered {
+            return;
+        }
+        let mut state = self.sim.lock();
+        let Some(deadline) = self.timer.deadline() else {
+            state.unreachable_advances -= 1;
             return;
         };
-        let mut state = self.sim.lock();
         if let Some(count) = state.permits.get_mut(&deadline) {
             *count -= 1;
             if *count == 0 {

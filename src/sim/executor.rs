@@ -9,6 +9,13 @@
 //! just before it is polled. Wakers are `Arc`s ([`ArcWake`]), so they may be
 //! woken from any thread. Once the simulation has shut down, wakes queue
 //! nothing, so that no new cycle forms through the queue.
+//!
+//! A task whose handle or group is dropped is woken through `task::cancel`:
+//! the wake-up only cancels it. The task is dropped
+//! there and then if no `block_on` runs; otherwise it is marked, and the
+//! end of the `block_on` drops every marked task still queued, on either
+//! queue. A task never polled is woken through the waker `spawn` handed to
+//! the spawner (`task::spawned`).
 
 use core::cell::RefCell;
 use core::fmt;
@@ -60,9 +67,10 @@ pub(super) struct TaskCell {
     sim: Arc<Inner>,
     /// Set while the task is in the run queue, and for good once it finished.
     queued: AtomicBool,
-    /// Set when a wake-up only cancels the task (see `task::cancelling`):
-    /// a `block_on` that ends with it still queued drops it, rather than
-    /// leave it for a `block_on` that may never come.
+    /// Set when a wake-up only cancels the task (see `task::cancel`):
+    /// a `block_on` that ends with it still queued, on its own thread's
+    /// queue or on the shared one, drops it, rather than leave it for a
+    /// `block_on` that may never come.
     cancel_requested: AtomicBool,
     /// `None` once the task finished, panicked or was cancelled. Locked only
     /// by the executor, to poll it, and by the simulation's shutdown.
@@ -85,16 +93,18 @@ impl TaskCell {
 }
 
 impl TaskCell {
-    /// Whether a wake-up (or the drop of the task's runtime handle) only
-    /// cancels the task while nothing drives the simulation: then the task
-    /// is dropped at once instead of at its next poll, which may never come
-    /// (see [`task::cancelling`]).
-    fn cancelled_while_idle(&self) -> bool {
-        task::is_cancelling() && !self.sim.running.load(Ordering::Acquire)
+    /// Whether the simulation is idle, for a task whose wake-up only cancels
+    /// it: then the task is dropped at once instead of at its next poll,
+    /// which may never come (see [`task::cancel`]).
+    ///
+    /// `SeqCst`, with the flag and the end of `block_on`: either this sees
+    /// the simulation idle, or that end sees the flag.
+    fn idle(&self) -> bool {
+        !self.sim.running.load(Ordering::SeqCst)
     }
 
-    /// Drops the task's future now: it was cancelled while the simulation is
-    /// idle. The future is one of stagger's task wrappers, whose drop
+    /// Drops the task's future now: it was cancelled, and no poll may come
+    /// to drop it. The future is one of stagger's task wrappers, whose drop
     /// completes the cancellation (and catches a panic of the destructors).
     fn reap(&self) {
         self.queued.store(true, Ordering::Release);
@@ -111,13 +121,20 @@ impl TaskCell {
 
 impl ArcWake for TaskCell {
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        if task::is_cancelling() {
-            arc_self.cancel_requested.store(true, Ordering::Release);
+        let cancelling = task::cancels(Arc::as_ptr(arc_self).cast());
+        if cancelling {
+            arc_self.cancel_requested.store(true, Ordering::SeqCst);
         }
-        if arc_self.cancelled_while_idle() {
+        if cancelling && arc_self.idle() {
             arc_self.reap();
         } else if !arc_self.queued.swap(true, Ordering::AcqRel) {
             arc_self.sim.enqueue(Runnable::Task(Arc::clone(arc_self)));
+            // Woken from another thread, it may have been queued just after
+            // the end of the `block_on` looked for cancelled tasks: then the
+            // simulation is idle by now, and the task goes here.
+            if cancelling && arc_self.idle() {
+                arc_self.reap();
+            }
         }
     }
 }
@@ -146,11 +163,17 @@ fn address(sim: &Inner) -> usize {
     core::ptr::from_ref(sim) as usize
 }
 
-/// Makes the calling thread the driver of a simulation while it lives.
+/// Makes the calling thread the driver of a simulation while it lives: marks
+/// the simulation as driven, and gives it this thread's queue.
 struct Driving<'a>(&'a Inner);
 
 impl<'a> Driving<'a> {
+    #[track_caller]
     fn start(sim: &'a Inner) -> Self {
+        if sim.running.swap(true, Ordering::SeqCst) {
+            report::seed_named();
+            panic!("{NESTED}; {}", Replay(sim.seed));
+        }
         let local = Local {
             sim: address(sim),
             queue: VecDeque::new(),
@@ -176,35 +199,36 @@ impl<'a> Driving<'a> {
 
 impl Drop for Driving<'_> {
     /// Leaves what is still queued to the next `block_on`, in order: this
-    /// thread's queue first, then what other threads queued since.
+    /// thread's queue first, then what other threads queued since; but drops
+    /// the tasks queued only to be cancelled.
     fn drop(&mut self) {
-        let Some(local) = DRIVEN.with(|driven| driven.borrow_mut().pop()) else {
-            return;
-        };
-        // Tasks left queued only to be cancelled go now: one that holds the
-        // last clones of its own `Sim` would otherwise never be dropped.
-        let (cancelled, mut queue): (VecDeque<_>, VecDeque<_>) =
-            local
-                .queue
-                .into_iter()
-                .partition(|runnable| match runnable {
-                    Runnable::Task(task) => task.cancel_requested.load(Ordering::Acquire),
-                    Runnable::Main(_) => false,
-                });
-        for runnable in cancelled {
-            if let Runnable::Task(task) = runnable {
-                task.reap();
-            }
-        }
+        let local = DRIVEN.with(|driven| driven.borrow_mut().pop());
+        let mut queue = local.map(|local| local.queue).unwrap_or_default();
+        // From here on, a task cancelled on any thread is dropped at once;
+        // one cancelled before is found below, wherever it was queued.
+        self.0.running.store(false, Ordering::SeqCst);
         let mut state = self.0.lock();
+        queue.append(&mut state.queue);
         if state.shut_down {
             // Dropping tasks can run their destructors: not under the lock.
             drop(state);
             drop(queue);
             return;
         }
-        queue.append(&mut state.queue);
+        // Tasks left queued only to be cancelled go now: one that holds the
+        // last clones of its own `Sim` would otherwise never be dropped.
+        let (cancelled, queue): (VecDeque<_>, VecDeque<_>) =
+            queue.into_iter().partition(|runnable| match runnable {
+                Runnable::Task(task) => task.cancel_requested.load(Ordering::SeqCst),
+                Runnable::Main(_) => false,
+            });
         state.queue = queue;
+        drop(state);
+        for runnable in cancelled {
+            if let Runnable::Task(task) = runnable {
+                task.reap();
+            }
+        }
     }
 }
 
@@ -253,7 +277,9 @@ pub(super) fn idle(sim: &Inner, idlers: usize) -> Option<bool> {
 }
 
 /// [`Sim`](super::Sim)'s [`RawTask`](crate::Spawn::RawTask): a handle to a
-/// task of the simulation. Dropping it lets the task run on.
+/// task of the simulation. Dropping it lets the task run on (stagger cancels
+/// tasks through their [`JoinHandle`](crate::JoinHandle)s and fan-outs,
+/// never through this handle).
 ///
 /// # Examples
 ///
@@ -268,15 +294,6 @@ pub(super) fn idle(sim: &Inner, idlers: usize) -> Option<bool> {
 /// assert_eq!(sim.pending_tasks(), 0);
 /// ```
 pub struct SimTask(pub(super) Arc<TaskCell>);
-
-impl Drop for SimTask {
-    fn drop(&mut self) {
-        // A group dropping the handles of the members it cancelled.
-        if self.0.cancelled_while_idle() {
-            self.0.reap();
-        }
-    }
-}
 
 impl fmt::Debug for SimTask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -350,7 +367,9 @@ impl Tasks {
     }
 }
 
-/// Registers `future` as a task and queues it.
+/// Registers `future` as a task and queues it; gives its waker to the spawn
+/// through stagger under way, if any, so that cancelling it before its first
+/// poll drops it (see [`task::spawning`]).
 pub(super) fn spawn(sim: &Arc<Inner>, future: BoxFuture) -> SimTask {
     let mut state = sim.lock();
     let number = state.spawned;
@@ -367,14 +386,10 @@ pub(super) fn spawn(sim: &Arc<Inner>, future: BoxFuture) -> SimTask {
         })
     });
     drop(state);
+    task::spawned(|| futures::task::waker(Arc::clone(&task)));
     // In order with the wakes of the thread that spawns it.
     sim.enqueue(Runnable::Task(Arc::clone(&task)));
     SimTask(task)
-}
-
-/// The waker of the task behind `raw`.
-pub(super) fn waker(raw: &SimTask) -> Waker {
-    futures::task::waker(Arc::clone(&raw.0))
 }
 
 /// Polls a queued task once; drops it if it finished.
@@ -420,31 +435,11 @@ impl ArcWake for MainWake {
     }
 }
 
-/// Marks the simulation as driven for the duration of one `block_on`.
-struct Running<'a>(&'a AtomicBool);
-
-impl<'a> Running<'a> {
-    #[track_caller]
-    fn enter(sim: &'a Inner) -> Self {
-        if sim.running.swap(true, Ordering::Acquire) {
-            report::seed_named();
-            panic!("{NESTED}; {}", Replay(sim.seed));
-        }
-        Running(&sim.running)
-    }
-}
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
-    }
-}
-
 /// Runs the queue until `future` completes, advancing virtual time whenever
 /// the queue is empty.
 #[track_caller]
 pub(super) fn block_on<F: Future>(sim: &Arc<Inner>, future: F) -> F::Output {
-    let _running = Running::enter(sim);
+    let driving = Driving::start(sim);
     let main = Arc::new(MainWake {
         sim: Arc::clone(sim),
         queued: AtomicBool::new(true),
@@ -453,7 +448,6 @@ pub(super) fn block_on<F: Future>(sim: &Arc<Inner>, future: F) -> F::Output {
     sim.lock()
         .queue
         .push_back(Runnable::Main(Arc::clone(&main)));
-    let driving = Driving::start(sim);
     let mut future = pin!(future);
     // Names the seed if a panic ends the run: dropped first, so that its
     // report follows the panic's message.
@@ -498,7 +492,8 @@ fn move_clock(sim: &Inner, mut state: MutexGuard<'_, State>, fired: &mut Vec<Wak
     if sim.paused.load(Ordering::Acquire) {
         let next = state.timers.next_deadline();
         let furthest = state.permits.last_key_value().map(|(&at, _)| at);
-        let permitted = |at: Instant| furthest.is_some_and(|permit| at <= permit);
+        let endless = state.unreachable_advances > 0;
+        let permitted = |at: Instant| endless || furthest.is_some_and(|permit| at <= permit);
         if let Some(at) = next.filter(|&at| !permitted(at)) {
             let (elapsed, next) = (state.now - sim.base, at - sim.base);
             let tasks = state.tasks.len();
@@ -519,11 +514,19 @@ fn move_clock(sim: &Inner, mut state: MutexGuard<'_, State>, fired: &mut Vec<Wak
     let Some(deadline) = next else {
         let elapsed = state.now - sim.base;
         let tasks = state.tasks.len();
-        let cause = match state.unreachable {
-            0 => "it waits on something that is not a Sim timer".to_owned(),
-            n => format!(
+        let cause = match (state.unreachable, state.unreachable_advances) {
+            (0, 0) => "it waits on something that is not a Sim timer".to_owned(),
+            (n, 0) => format!(
                 "it waits on {n} Sim sleep(s) whose deadline lies past what an Instant can \
                  hold: they never fire"
+            ),
+            (0, m) => format!(
+                "it waits on {m} advance(s) whose end lies past what an Instant can hold: \
+                 they never complete"
+            ),
+            (n, m) => format!(
+                "it waits on {n} Sim sleep(s) and {m} advance(s) whose end lies past what an \
+                 Instant can hold: they never complete"
             ),
         };
         drop(state);

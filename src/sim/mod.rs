@@ -45,8 +45,10 @@
 //!   threads.
 //! - **Far deadlines**: a sleep whose deadline lies past what an `Instant`
 //!   can hold (`sim.sleep(Duration::MAX)`, or a delay drawn that large)
-//!   never fires; the clock never moves to it. A deadlock that waits on such
-//!   sleeps says so, and how many.
+//!   never fires; the clock never moves to it. So does an
+//!   [`advance`](Sim::advance) that far, which moves the clock through every
+//!   timer instead, paused or not. A `block_on` left waiting only on such
+//!   sleeps or advances is a deadlock, and says so, and how many.
 //! - **Paused**: with auto-advance off ([`Sim::pause`],
 //!   [`SimBuilder::start_paused`]), time moves only through
 //!   [`Sim::advance`], which fires the timers on its way one deadline at a
@@ -77,7 +79,7 @@
 //! - the simulation's own panics (deadlock, nested `block_on`, paused
 //!   clock) name the seed in their message;
 //! - any other panic that ends a `block_on` — an `assert!` in its future, a
-//!   spawned task's panic resumed through its [`JoinHandle`] or by a fan-out
+//!   spawned task's panic resumed through its [`JoinHandle`](crate::JoinHandle) or by a fan-out
 //!   ([`task_wait_n`](crate::task_wait_n),
 //!   [`task_staggered`](crate::task_staggered),
 //!   [`schedule::run`](crate::schedule::run)), a detached task's panic — is
@@ -107,7 +109,7 @@
 //!
 //! Any future runs on a `Sim`, not only stagger's, as long as what it waits
 //! on is a `Sim` timer, another task of the same `Sim` (through a
-//! [`JoinHandle`], a channel, a lock...) or a waker called
+//! [`JoinHandle`](crate::JoinHandle), a channel, a lock...) or a waker called
 //! before the queue runs dry. Given the same inputs, a run is deterministic:
 //! the same tasks poll in the same order and read the same virtual times.
 //!
@@ -190,7 +192,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use crate::task::{self, JoinHandle};
 use crate::{FastRng, Runtime, Sleeper, Spawn};
 
 pub use self::builder::{SEED_VAR, SimBuilder};
@@ -216,7 +217,9 @@ pub use self::trace::{Event, assert_deterministic};
 ///
 /// - on **deadlock**: its future waits, no task can run and no timer is
 ///   pending (it waits on something that is not a `Sim` timer, or only on
-///   sleeps whose deadlines lie past what an `Instant` holds);
+///   sleeps or [`advance`](Sim::advance)s whose deadlines lie past what an
+///   `Instant` holds: `wait_n(&sim, n, Duration::MAX)` awaited to the end,
+///   say);
 /// - when **paused** and waiting for the clock, with no
 ///   [`advance`](Sim::advance) under way;
 /// - when **nested**: called while a `block_on` of the same simulation is
@@ -224,7 +227,7 @@ pub use self::trace::{Event, assert_deterministic};
 /// - when a task given to [`spawn_detached`](Spawn::spawn_detached) panics
 ///   (its future is dropped first). Tasks started with
 ///   [`spawn`](Spawn::spawn) hand their panic to their
-///   [`JoinHandle`] instead.
+///   [`JoinHandle`](crate::JoinHandle) instead.
 ///
 /// Any other panic that ends a `block_on` (in its future, or resumed there
 /// from a task) goes on unchanged, after a line on stderr naming the seed;
@@ -233,12 +236,15 @@ pub use self::trace::{Event, assert_deterministic};
 /// # Shutdown
 ///
 /// Dropping the last clone shuts the simulation down: unfinished tasks are
-/// dropped (their [`JoinHandle`]s report them cancelled)
+/// dropped (their [`JoinHandle`](crate::JoinHandle)s report them cancelled)
 /// and sleeps that outlive it never complete. A task that holds a clone of
 /// its own `Sim` keeps the simulation alive until the task finishes or is
-/// cancelled: a task cancelled while no `block_on` runs (its `JoinHandle`,
-/// or the fan-out it belongs to, dropped) is dropped at once, since no poll
-/// may ever come to drop it.
+/// cancelled. A cancelled task (its `JoinHandle`, or the fan-out it belongs
+/// to, dropped) is dropped whether or not a poll ever comes to drop it: at
+/// once when no `block_on` runs; during a `block_on`, at its next poll, or
+/// when the `block_on` returns if it is still queued then. That holds before
+/// its first poll too, spawned on the `Sim`, through a reference to it, or
+/// through a backend that wraps it and spawns on the calling thread.
 ///
 /// # Examples
 ///
@@ -328,6 +334,10 @@ struct State {
     /// Sleeps polled whose deadline lies past what an `Instant` holds: they
     /// never fire, and a deadlock waiting on them says so.
     unreachable: usize,
+    /// [`Sim::advance`]s polled whose end lies past what an `Instant`
+    /// holds: they never complete, let a paused clock move to any timer,
+    /// and a deadlock waiting on them says so.
+    unreachable_advances: usize,
     /// How many tasks were ever spawned: the next task's number.
     spawned: u64,
     /// The events of the run, when traced.
@@ -440,6 +450,7 @@ impl Sim {
                 shut_down: false,
                 permits: BTreeMap::new(),
                 unreachable: 0,
+                unreachable_advances: 0,
                 spawned: 0,
                 trace: config.trace.then(Vec::new),
             }),
@@ -583,19 +594,6 @@ impl Spawn for Sim {
         F: Future<Output = ()> + Send + 'static,
     {
         executor::spawn(self.inner(), Box::pin(task))
-    }
-
-    /// Like [`Spawn::spawn`]; a task whose handle is dropped while no
-    /// `block_on` runs is dropped at once, even before its first poll.
-    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let (task, handle) = task::pair(future);
-        let raw = self.spawn_raw(task);
-        handle.set_task_waker(executor::waker(&raw));
-        handle
     }
 }
 

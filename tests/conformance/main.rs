@@ -54,6 +54,8 @@ macro_rules! conformance {
                 block_on_inside_a_spawned_task_panics,
                 join_handle_reports_every_fault,
                 cancelled_task_with_panicking_drop,
+                detached_output_with_panicking_drop,
+                dropped_handle_output_with_panicking_drop,
                 task_wait_n_resumes_every_fault,
                 dropped_task_wait_n_with_panicking_drop,
                 wait_n_resumes_every_fault,

@@ -649,6 +649,74 @@ pub fn cancelled_task_with_panicking_drop<R: Runtime>(rt: &R) {
     });
 }
 
+/// A task's output whose destructor panics, counting its drops.
+struct PanicsInDrop(Arc<AtomicUsize>);
+
+impl Drop for PanicsInDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        panic!("an output panicked in Drop on purpose");
+    }
+}
+
+pub fn detached_output_with_panicking_drop<R: Runtime>(rt: &R) {
+    // Nobody takes the output of a detached task: a panic of its destructor
+    // must not escape into the runtime, which runs on, whether the handle
+    // was detached before the task finished or after.
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let count = |n| {
+        let dropped = Arc::clone(&dropped);
+        async move {
+            while dropped.load(Ordering::SeqCst) < n {
+                rt.sleep(Duration::from_millis(1)).await;
+            }
+        }
+    };
+    rt.block_on(async {
+        let output = PanicsInDrop(Arc::clone(&dropped));
+        rt.spawn(async move { output }).detach();
+        within(rt, "the first output's drop", count(1)).await;
+        let output = PanicsInDrop(Arc::clone(&dropped));
+        let late = rt.spawn(async move { output });
+        within(rt, "the second task", async {
+            while !late.is_finished() {
+                rt.sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        late.detach();
+        within(rt, "the second output's drop", count(2)).await;
+        assert_eq!(rt.spawn(async { 1 }).await, 1);
+    });
+    assert_eq!(dropped.load(Ordering::SeqCst), 2);
+}
+
+pub fn dropped_handle_output_with_panicking_drop<R: Runtime>(rt: &R) {
+    // The same for a handle dropped after its task finished, without taking
+    // the output (as tokio's JoinHandle does): wherever the output is freed,
+    // on this thread or on the runtime's, its panic is discarded.
+    let dropped = Arc::new(AtomicUsize::new(0));
+    rt.block_on(async {
+        let output = PanicsInDrop(Arc::clone(&dropped));
+        let handle = rt.spawn(async move { output });
+        within(rt, "the task", async {
+            while !handle.is_finished() {
+                rt.sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        drop(handle);
+        within(rt, "the output's drop", async {
+            while dropped.load(Ordering::SeqCst) < 1 {
+                rt.sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        assert_eq!(rt.spawn(async { 1 }).await, 1);
+    });
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+}
+
 pub fn task_wait_n_resumes_every_fault<R: Runtime>(rt: &R) {
     for (fault, expected) in SURFACES {
         // Member 5 of 20 misbehaves; member 7's sleep, which will be
