@@ -60,12 +60,17 @@ pub trait Spawn {
     /// Runs `task` in the background until it completes, and returns the
     /// runtime's handle to it (see [`RawTask`](Spawn::RawTask)).
     ///
-    /// The runtime may drop `task` unfinished only when it shuts down.
+    /// The runtime may drop `task` unfinished only when it shuts down. A
+    /// panic here (the backend cannot spawn in this context) is reported at
+    /// the caller of [`spawn`](Spawn::spawn): the method is
+    /// `#[track_caller]`.
+    #[track_caller]
     fn spawn_raw<F>(&self, task: F) -> Self::RawTask
     where
         F: Future<Output = ()> + Send + 'static;
 
     /// Runs `task` in the background until it completes, without a handle.
+    #[track_caller]
     fn spawn_detached<F>(&self, task: F)
     where
         F: Future<Output = ()> + Send + 'static,
@@ -78,7 +83,9 @@ pub trait Spawn {
     /// # Panics
     ///
     /// Panics if the backend cannot spawn here; for [`Tokio`](crate::rt::Tokio),
-    /// when called outside a tokio runtime.
+    /// when called outside a tokio runtime. The panic names the caller's
+    /// location, not stagger's.
+    #[track_caller]
     fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -87,8 +94,9 @@ pub trait Spawn {
         let (task, handle) = task::pair(future);
         // An executor that can drop the task if it is cancelled before its
         // first poll gives its waker here.
-        let ((), waker) = task::spawning(|| self.spawn_detached(task));
-        if let Some(waker) = waker {
+        let scope = task::Spawning::open();
+        self.spawn_detached(task);
+        if let Some(waker) = scope.close() {
             handle.set_task_waker(waker);
         }
         handle
@@ -132,6 +140,7 @@ pub trait Runtime: Sleeper<Sleep: Send + 'static> + Spawn + Clone + Send + Sync 
 impl<S: Spawn + ?Sized> Spawn for &S {
     type RawTask = S::RawTask;
 
+    #[track_caller]
     fn spawn_raw<F>(&self, task: F) -> S::RawTask
     where
         F: Future<Output = ()> + Send + 'static,
@@ -139,6 +148,7 @@ impl<S: Spawn + ?Sized> Spawn for &S {
         (**self).spawn_raw(task)
     }
 
+    #[track_caller]
     fn spawn_detached<F>(&self, task: F)
     where
         F: Future<Output = ()> + Send + 'static,
@@ -146,6 +156,7 @@ impl<S: Spawn + ?Sized> Spawn for &S {
         (**self).spawn_detached(task);
     }
 
+    #[track_caller]
     fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,

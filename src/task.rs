@@ -132,33 +132,57 @@ thread_local! {
 /// queues several tasks gives no waker, since which one is ours is unknown:
 /// its tasks are cancelled at their first poll.
 pub(crate) fn spawning<R>(spawn: impl FnOnce() -> R) -> (R, Option<Waker>) {
-    /// Puts back the scope of an enclosing spawn, even on a panic.
-    struct Restore(Spawned);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            SPAWNED.with(|spawned| spawned.set(core::mem::take(&mut self.0)));
+    let scope = Spawning::open();
+    let output = spawn();
+    (output, scope.close())
+}
+
+/// The scope of [`spawning`], opened and closed by hand where a closure
+/// would break a chain of `#[track_caller]` ([`Spawn::spawn`](crate::Spawn::spawn)
+/// reports its caller's location when the backend cannot spawn). Dropped
+/// without [`close`](Spawning::close) (the spawn panicked), it puts back the
+/// scope of an enclosing spawn all the same.
+pub(crate) struct Spawning {
+    /// The scope of an enclosing spawn, put back when this one closes.
+    enclosing: Spawned,
+}
+
+impl Spawning {
+    pub(crate) fn open() -> Self {
+        Spawning {
+            enclosing: SPAWNED.with(|spawned| spawned.replace(Spawned::Open)),
         }
     }
-    let restore = Restore(SPAWNED.with(|spawned| spawned.replace(Spawned::Open)));
-    let output = spawn();
-    let queued = SPAWNED.with(Cell::take);
-    drop(restore);
-    // A wrapper backend's `spawn_raw` that spawns through stagger in turn:
-    // what was queued here was queued for the enclosing spawn too.
-    match queued {
-        Spawned::One(waker) => {
-            spawned(|| waker.clone());
-            (output, Some(waker))
+
+    /// Ends the scope: the waker of the one task the executor queued
+    /// meanwhile, if it queued exactly one.
+    pub(crate) fn close(self) -> Option<Waker> {
+        let queued = SPAWNED.with(Cell::take);
+        drop(self);
+        // A wrapper backend's `spawn_raw` that spawns through stagger in turn:
+        // what was queued here was queued for the enclosing spawn too.
+        match queued {
+            Spawned::One(waker) => {
+                spawned(|| waker.clone());
+                Some(waker)
+            }
+            Spawned::Many => {
+                SPAWNED.with(|spawned| {
+                    if !matches!(spawned.take(), Spawned::Closed) {
+                        spawned.set(Spawned::Many);
+                    }
+                });
+                None
+            }
+            Spawned::Closed | Spawned::Open => None,
         }
-        Spawned::Many => {
-            SPAWNED.with(|spawned| {
-                if !matches!(spawned.take(), Spawned::Closed) {
-                    spawned.set(Spawned::Many);
-                }
-            });
-            (output, None)
-        }
-        Spawned::Closed | Spawned::Open => (output, None),
+    }
+}
+
+impl Drop for Spawning {
+    fn drop(&mut self) {
+        let enclosing = core::mem::take(&mut self.enclosing);
+        SPAWNED.with(|spawned| spawned.set(enclosing));
     }
 }
 

@@ -86,6 +86,15 @@ fn spawning_without_a_runtime_names_the_fix() {
 }
 
 #[test]
+fn spawning_without_a_runtime_points_at_the_caller() {
+    // Not into stagger's src/rt/tokio.rs: at the line that spawned.
+    let at = panic_location(|| drop(Tokio.spawn(async {})));
+    assert_eq!(at, file!());
+    let at = panic_location(|| drop((&&Tokio).spawn(async {})));
+    assert_eq!(at, file!());
+}
+
+#[test]
 #[should_panic(expected = "must be called from the context of a Tokio 1.x runtime")]
 fn sleeping_without_a_runtime_names_the_fix() {
     // futures' executor is not tokio: polling a tokio timer there panics.

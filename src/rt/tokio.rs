@@ -73,6 +73,7 @@ impl Spawn for Tokio {
     /// Dropping tokio's handle detaches the task.
     type RawTask = ::tokio::task::JoinHandle<()>;
 
+    #[track_caller]
     fn spawn_raw<F>(&self, task: F) -> Self::RawTask
     where
         F: Future<Output = ()> + Send + 'static,
