@@ -73,6 +73,8 @@ pub struct Tick {
     /// [`Missed::Delay`], by the lateness of earlier ticks).
     pub intended: Instant,
     /// When it fired: when the stream yielded it, on the backend's clock.
+    /// Earlier than `intended` only on a clock that lags its own timers
+    /// (the stream trusts a timer that fired).
     pub fired: Instant,
 }
 
@@ -97,6 +99,10 @@ impl Tick {
 ///
 /// The stream owns a clone of the sleeper and borrows nothing. It holds
 /// nothing per future tick: an endless schedule is fine.
+///
+/// A timer that fired is trusted: its tick is due even if the sleeper's
+/// `now()` still reads an earlier instant (a coarse clock, or one that lags
+/// its timers), so such a sleeper costs one timer per tick, never a spin.
 ///
 /// # Cancellation
 ///
@@ -244,67 +250,64 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
 
     /// Fires the next tick once it is due.
     fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
-        loop {
-            let Some(offset) = self.peek() else {
-                return Poll::Ready(None);
-            };
-            let Some(mut intended) = self.intended(offset) else {
-                // Unreachable: it never fires, and neither do later ticks.
-                // The backend's never-firing sleep waits for it.
-                if self.timer_at.is_some() || self.timer.is_none() {
-                    self.timer.set(None);
-                    self.timer.set(Some(self.sleeper.sleep(Duration::MAX)));
-                    self.timer_at = None;
-                }
-                if let Some(timer) = self.timer.as_mut().as_pin_mut() {
-                    let _ = timer.poll(cx);
-                }
+        let Some(offset) = self.peek() else {
+            return Poll::Ready(None);
+        };
+        let Some(mut intended) = self.intended(offset) else {
+            // Unreachable: it never fires, and neither do later ticks.
+            // The backend's never-firing sleep waits for it.
+            if self.timer_at.is_some() || self.timer.is_none() {
+                self.timer.set(None);
+                self.timer.set(Some(self.sleeper.sleep(Duration::MAX)));
+                self.timer_at = None;
+            }
+            if let Some(timer) = self.timer.as_mut().as_pin_mut() {
+                let _ = timer.poll(cx);
+            }
+            return Poll::Pending;
+        };
+        let now = self.sleeper.now();
+        if intended > now {
+            if self.timer_at != Some(intended) {
+                // One timer at a time: the old one goes first.
+                self.timer.set(None);
+                self.timer.set(Some(self.sleeper.sleep_until(intended)));
+                self.timer_at = Some(intended);
+            }
+            let timer = self.timer.as_mut().as_pin_mut();
+            if !matches!(timer.map(|timer| timer.poll(cx)), Some(Poll::Ready(()))) {
                 return Poll::Pending;
-            };
-            let now = self.sleeper.now();
-            if intended > now {
-                if self.timer_at != Some(intended) {
-                    // One timer at a time: the old one goes first.
-                    self.timer.set(None);
-                    self.timer.set(Some(self.sleeper.sleep_until(intended)));
-                    self.timer_at = Some(intended);
-                }
-                let timer = self.timer.as_mut().as_pin_mut();
-                match timer.map(|timer| timer.poll(cx)) {
-                    Some(Poll::Ready(())) => {
-                        self.timer.set(None);
-                        self.timer_at = None;
-                        continue;
-                    }
-                    _ => return Poll::Pending,
-                }
             }
-            self.next = None;
-            if self.missed == Missed::Skip {
-                // Drop the ticks overdue: those a strictly later tick, due
-                // now too, has overtaken. Ticks meant for the same instant
-                // are all on time.
-                while let Some(at) = self.overtaking(intended, now) {
-                    self.next = None;
-                    self.skipped += 1;
-                    self.index += 1;
-                    intended = at;
-                }
-            }
-            if self.missed == Missed::Delay {
-                // Overdue: the next tick is due too.
-                if self.overtaking(intended, now).is_some() {
-                    self.base = self.base.and_then(|base| base.checked_add(now - intended));
-                }
-            }
-            let index = self.index;
-            self.index += 1;
-            return Poll::Ready(Some(Tick {
-                index,
-                intended,
-                fired: now,
-            }));
+            // The timer fired: the tick is due, whatever `now` read (a
+            // coarse clock may lag its timers; asking again would spin).
+            self.timer.set(None);
+            self.timer_at = None;
         }
+        self.next = None;
+        if self.missed == Missed::Skip {
+            // Drop the ticks overdue: those a strictly later tick, due
+            // now too, has overtaken. Ticks meant for the same instant
+            // are all on time.
+            while let Some(at) = self.overtaking(intended, now) {
+                self.next = None;
+                self.skipped += 1;
+                self.index += 1;
+                intended = at;
+            }
+        }
+        if self.missed == Missed::Delay {
+            // Overdue: the next tick is due too.
+            if self.overtaking(intended, now).is_some() {
+                self.base = self.base.and_then(|base| base.checked_add(now - intended));
+            }
+        }
+        let index = self.index;
+        self.index += 1;
+        Poll::Ready(Some(Tick {
+            index,
+            intended,
+            fired: now,
+        }))
     }
 }
 
