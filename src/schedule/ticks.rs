@@ -57,10 +57,11 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_millis(5);
 /// # Cost
 ///
 /// Skip and Latest catch up in one poll. On [`interval`] they compute where
-/// to land from the rate (a 64-step search, however far behind); on any
-/// other schedule they step through the ticks they drop, one `next()` of
-/// the schedule each, so a 1 s stall at 10⁸ ticks a second is 10⁸ steps
-/// (about 0.7 s on `constant`, optimized) in that poll.
+/// to land from the rate (a 64-step search, however far behind: about 2 µs
+/// after a 1 s stall at 10⁸ ticks a second); on any other schedule they
+/// step through the ticks they drop, one `next()` of the schedule each, so
+/// the same stall is 10⁸ steps in that poll (about a second on
+/// [`constant`](super::constant), optimized).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Missed {
     /// Yields every tick, each with its true intended instant, overdue ones
@@ -527,7 +528,7 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
             Missed::Skip if late => self.skip_through(now),
             Missed::Delay | Missed::Skip => {}
             Missed::Latest => {
-                if let Some(latest) = self.latest(intended, now) {
+                if let Some(latest) = self.latest(now) {
                     (index, intended) = latest;
                 }
             }
@@ -539,14 +540,14 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
         }))
     }
 
-    /// Drops the tick just taken, meant for `intended`, and those after it,
-    /// if a tick meant for a later instant is due by `now`, up to the first
-    /// tick of the latest instant due: that one's index and instant, taken.
-    fn latest(&mut self, intended: Instant, now: Instant) -> Option<(usize, Instant)> {
+    /// Drops the tick just taken and those after it, if a tick meant for a
+    /// later instant is due by `now`, up to the first tick of the latest
+    /// instant due: that one's index and instant, taken.
+    fn latest(&mut self, now: Instant) -> Option<(usize, Instant)> {
+        let target = self.offset_at(now)?;
         if let Some(rate) = self.rate {
             // Constant: the last tick due, and the first of its instant,
             // from the index directly.
-            let target = self.offset_at(now)?;
             let taken = self.index as u64 - 1;
             let last = first_after(rate, taken, target).checked_sub(1)?;
             let first = match rate.offset(last)?.checked_sub(Duration::from_nanos(1)) {
@@ -562,29 +563,29 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
                 skip(self, rate, first - taken - 1);
             }
         } else {
-            // Any schedule: one step per tick dropped.
-            let overtaking = |ticks: &mut Self, at: Instant| {
+            // Any schedule: one step per tick dropped. Offsets compare as
+            // their instants do.
+            let overtaking = |ticks: &mut Self, current: Duration| {
                 let offset = ticks.peek()?;
-                let next = ticks.intended(offset)?;
-                (next <= now && next > at).then_some(next)
+                (offset <= target && offset > current).then_some(offset)
             };
-            let mut at = overtaking(self, intended)?;
+            let mut current = overtaking(self, self.last?)?;
             // The one taken is dropped; the one after it is the candidate.
             self.skipped += 1;
             loop {
                 let candidate = self.next.take();
-                match overtaking(self, at) {
+                match overtaking(self, current) {
                     Some(next) => {
                         self.last = candidate;
                         self.index += 1;
                         self.skipped += 1;
-                        at = next;
+                        current = next;
                     }
                     None => {
                         let index = self.index;
                         self.last = candidate;
                         self.index += 1;
-                        return Some((index, at));
+                        return Some((index, self.intended(current)?));
                     }
                 }
             }
