@@ -226,6 +226,7 @@ where
     Ticks {
         start,
         anchor: Some((start, Duration::ZERO)),
+        base: Some(start),
         sleeper: sleeper.clone(),
         schedule: schedule.into_iter(),
         rate: None,
@@ -304,6 +305,9 @@ pub struct Ticks<S: Sleeper, I> {
     /// instant `anchor.0`; `(start, 0)` until [`Missed::Delay`] or a reset
     /// moves it; `None` past what an `Instant` holds.
     anchor: Option<(Instant, Duration)>,
+    /// The instant offset zero is meant for, `anchor.0 - anchor.1`, where
+    /// an `Instant` holds it: the per-tick sum is then one addition.
+    base: Option<Instant>,
     missed: Missed,
     tolerance: Duration,
     skipped: u64,
@@ -377,6 +381,9 @@ impl<S: Sleeper, I> Ticks<S, I> {
     /// When the tick at `offset` is meant to fire; `None` past what an
     /// `Instant` holds.
     fn intended(&self, offset: Duration) -> Option<Instant> {
+        if let Some(base) = self.base {
+            return base.checked_add(offset);
+        }
         let (at, from) = self.anchor?;
         match offset.checked_sub(from) {
             Some(after) => at.checked_add(after),
@@ -384,6 +391,13 @@ impl<S: Sleeper, I> Ticks<S, I> {
             // next offset): saturate at the earliest instant representable.
             None => Some(at.checked_sub(from - offset).unwrap_or(at)),
         }
+    }
+
+    /// Makes the offset `anchor.1` meant for the instant `anchor.0`; `None`:
+    /// for no instant (past what an `Instant` holds).
+    fn set_anchor(&mut self, anchor: Option<(Instant, Duration)>) {
+        self.anchor = anchor;
+        self.base = anchor.and_then(|(at, from)| at.checked_sub(from));
     }
 
     /// The offset meant for the instant `now`: `None` if before offset zero,
@@ -427,7 +441,7 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
     /// ```
     pub fn reset_at(&mut self, deadline: Instant) {
         if let Some(offset) = self.peek() {
-            self.anchor = Some((deadline, offset));
+            self.set_anchor(Some((deadline, offset)));
         }
     }
 
@@ -438,7 +452,7 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
         match now.checked_add(after) {
             Some(deadline) => self.reset_at(deadline),
             // Past what an Instant holds: the next tick never fires.
-            None => self.anchor = None,
+            None => self.set_anchor(None),
         }
     }
 
@@ -517,15 +531,15 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
             self.timer.set(None);
             self.timer_at = None;
         }
-        let late = now.saturating_duration_since(intended) > self.tolerance;
         let (mut index, mut intended) = (self.index, intended);
         self.last = self.next.take();
         self.index += 1;
+        let late = |ticks: &Self| now.saturating_duration_since(intended) > ticks.tolerance;
         match self.missed {
             Missed::Burst => {}
             // The rest keep their gaps from the late tick, as fired.
-            Missed::Delay if late => self.anchor = Some((now, offset)),
-            Missed::Skip if late => self.skip_through(now),
+            Missed::Delay if late(self) => self.set_anchor(Some((now, offset))),
+            Missed::Skip if late(self) => self.skip_through(now),
             Missed::Delay | Missed::Skip => {}
             Missed::Latest => {
                 if let Some(latest) = self.latest(now) {
