@@ -410,6 +410,23 @@
 //!   (`check_rejects_bad_environment_values_naming_the_variable`). A sleep
 //!   past what an `Instant` holds never fires, and a deadlock waiting on
 //!   one says so (`waiting_only_on_unreachable_deadlines_says_so`).
+//! - **Schedules**: [`schedule::ticks`] yields each tick at or after its
+//!   intended instant (`start + offset`, exact to the nanosecond), on one
+//!   timer at a time (`ticks_fire_in_order_at_their_intended_instants`;
+//!   exactly on time on Sim: `sim_ticks_fire_exactly_and_deterministically`).
+//!   Its missed-tick policies are tokio's: tokio's own interval tests
+//!   (burst, delay, skip, the resets), run step by step next to tokio's
+//!   `Interval` on one paused clock, give the same ticks at the same
+//!   instants (`ticks_keep_tokio_interval_s_timelines_on_a_paused_clock` in
+//!   `tests/tokio.rs`), and on Sim to the nanosecond
+//!   (`tokio_interval_tests_pass_on_sim_to_the_nanosecond` in
+//!   `tests/sim.rs`). On [`schedule::interval`], Skip and Latest catch up in
+//!   constant time however far behind (`skip_and_latest_catch_up_in_constant_time`),
+//!   landing where stepping does (`interval_catches_up_as_stepping_does`).
+//!   A sleeper whose timers fire before its own clock reaches their
+//!   deadline (a coarse or frozen `now()`) costs one timer a tick, never a
+//!   spin, for [`schedule::ticks`] and [`schedule::run`]
+//!   (`ticks_trust_a_timer_that_fired`, `run_trusts_a_timer_that_fired`).
 //! - **Distributions**: the [`jitter`] strategies draw what their formulas
 //!   say, checked on their means and shares over 100 000 seeded draws, not
 //!   only on their bounds (`src/jitter.rs`).

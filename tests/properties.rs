@@ -322,9 +322,24 @@ fn sim_missed_policies_are_exact() {
             (7, 7.0, 7.0)
         ]
     );
+    // tokio's Skip: the late tick itself, then the next one after the stall.
     let (skip, skipped) = run(Missed::Skip);
     assert_eq!(
         skip,
+        [
+            (0, 0.0, 0.0),
+            (1, 1.0, 3.5),
+            (4, 4.0, 4.0),
+            (5, 5.0, 5.0),
+            (6, 6.0, 6.0),
+            (7, 7.0, 7.0)
+        ]
+    );
+    assert_eq!(skipped, 2);
+    // The latest due, the ones it overtook dropped.
+    let (latest, skipped) = run(Missed::Latest);
+    assert_eq!(
+        latest,
         [
             (0, 0.0, 0.0),
             (3, 3.0, 3.5),
@@ -399,16 +414,63 @@ proptest! {
 #[test]
 fn skip_drops_no_tick_of_the_same_instant() {
     // Jitter moves offsets up to their predecessors: ties by design. A
-    // consumer that keeps up on Sim loses none of them under Skip.
+    // consumer that keeps up on Sim loses none of them under Skip or
+    // Latest.
     let sim = Sim::new();
     let every = schedule::constant(Rate::every(Duration::from_millis(10)).unwrap()).take(200);
     let jitter = stagger::jitter::FullJitter::new(Duration::from_millis(30));
     let jittered = || schedule::jittered(every.clone(), jitter, StdRng::seed_from_u64(3));
     let offsets: Vec<_> = jittered().collect();
     assert!(offsets.windows(2).any(|w| w[0] == w[1]), "no ties to test");
-    let mut ticks = schedule::ticks(&sim, jittered()).missed(Missed::Skip);
-    assert_eq!(futures::Stream::size_hint(&ticks), (0, Some(200)));
-    let got: Vec<_> = sim.block_on(ticks.by_ref().collect());
-    assert_eq!(got.len(), 200);
-    assert_eq!(ticks.skipped(), 0);
+    for missed in [Missed::Skip, Missed::Latest] {
+        let mut ticks = schedule::ticks(&sim, jittered()).missed(missed);
+        assert_eq!(futures::Stream::size_hint(&ticks), (0, Some(200)));
+        let got: Vec<_> = sim.block_on(ticks.by_ref().collect());
+        assert_eq!(got.len(), 200);
+        assert_eq!(ticks.skipped(), 0);
+    }
+}
+
+/// A consumer of `ticks` on Sim that stalls after some ticks: the ticks it
+/// got (index, intended and fired, from the start) and the count skipped.
+fn stalling<I: Iterator<Item = Duration>>(
+    sim: &Sim,
+    mut ticks: schedule::Ticks<Sim, I>,
+    stalls: &[(u8, u64)],
+) -> (Vec<(usize, Duration, Duration)>, u64) {
+    let start = ticks.start();
+    let got = sim.block_on(async {
+        let mut got = Vec::new();
+        for &(take, stall) in stalls {
+            for _ in 0..take {
+                let tick = ticks.next().await.unwrap();
+                got.push((tick.index, tick.intended - start, tick.fired - start));
+            }
+            sim.sleep(Duration::from_nanos(stall)).await;
+        }
+        got
+    });
+    (got, ticks.skipped())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn interval_catches_up_as_stepping_does(
+        period_ns in 1u64..=1_000_000,
+        stalls in proptest::collection::vec((0u8..4, 0u64..=50_000_000), 1..8),
+    ) {
+        // `interval` computes where Skip and Latest land; `ticks` of the
+        // same constant schedule steps there. Same ticks, same counts.
+        let rate = Rate::every(Duration::from_nanos(period_ns)).unwrap();
+        for missed in [Missed::Skip, Missed::Latest, Missed::Delay, Missed::Burst] {
+            let sim = Sim::new();
+            let stepping = schedule::ticks(&sim, schedule::constant(rate)).missed(missed);
+            let want = stalling(&sim, stepping, &stalls);
+            let sim = Sim::new();
+            let computed = schedule::interval(&sim, rate).missed(missed);
+            prop_assert_eq!(stalling(&sim, computed, &stalls), want, "{:?}", missed);
+        }
+    }
 }

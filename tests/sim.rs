@@ -2128,3 +2128,257 @@ fn cancelling_a_task_of_a_pool_on_a_sim_cancels_only_that_task() {
     assert_eq!(dropped.load(Ordering::SeqCst), 1);
     assert_eq!(finished.load(Ordering::SeqCst), 0);
 }
+
+// ===== ticks: tokio's interval tests, exact =====
+
+#[path = "support/interval_scripts.rs"]
+mod interval_scripts;
+
+use stagger::schedule::{self, Missed, Rate, Ticks};
+
+/// Polls `ticks` until it is pending: the offsets from `start` of the ticks
+/// it yielded, each checked to fire now.
+async fn due_now<I: Iterator<Item = Duration>>(
+    sim: &Sim,
+    ticks: &mut Ticks<Sim, I>,
+    start: Instant,
+) -> Vec<Duration> {
+    let mut got = Vec::new();
+    while let Poll::Ready(tick) = futures::poll!(ticks.next()) {
+        let tick = tick.expect("an endless interval ended");
+        assert_eq!(tick.fired, sim.now());
+        got.push(tick.intended - start);
+        assert!(got.len() < 100, "no end to the ticks due: {got:?}");
+    }
+    got
+}
+
+#[test]
+fn tokio_interval_tests_pass_on_sim_to_the_nanosecond() {
+    use interval_scripts::{SCRIPTS, Step, ms};
+    for script in SCRIPTS {
+        let sim = Sim::builder().start_paused(true).build();
+        let start = sim.now();
+        let rate = Rate::every(ms(script.period)).unwrap();
+        let mut ticks = None;
+        sim.block_on(async {
+            for (k, step) in script.steps.iter().enumerate() {
+                let now = sim.now();
+                let ticks = ticks.get_or_insert_with(|| {
+                    schedule::interval_at(&sim, start, rate).missed(script.missed)
+                });
+                match *step {
+                    Step::Advance(n) => sim.advance(ms(n)).await,
+                    Step::Check(want) => {
+                        let got = due_now(&sim, ticks, start).await;
+                        let want: Vec<_> = want.iter().map(|&d| ms(d)).collect();
+                        assert_eq!(got, want, "{}: step {k}, at {:?}", script.name, now - start);
+                    }
+                    Step::Reset => ticks.reset(),
+                    Step::ResetImmediately => ticks.reset_immediately(),
+                    Step::ResetAfter(n) => ticks.reset_after(ms(n)),
+                    Step::ResetAt(n) => ticks.reset_at(sim.now() + ms(n)),
+                }
+            }
+        });
+    }
+}
+
+#[test]
+fn tokio_skip_test_counts_the_tick_it_skips() {
+    // tokio's `skip`, with what tokio cannot say: indices and counts. At
+    // 951 ms the late tick itself (2, meant for 600 ms) is yielded, and
+    // tick 3 (900 ms) counted as skipped.
+    let sim = Sim::builder().start_paused(true).build();
+    let start = sim.now();
+    let ms = Duration::from_millis;
+    let mut ticks =
+        schedule::interval_at(&sim, start, Rate::every(ms(300)).unwrap()).missed(Missed::Skip);
+    sim.block_on(async {
+        sim.advance(ms(1)).await;
+        assert_eq!(ticks.next().await.unwrap().index, 0);
+        sim.advance(ms(300)).await;
+        assert_eq!(ticks.next().await.unwrap().index, 1);
+        assert!(futures::poll!(ticks.next()).is_pending());
+        sim.advance(ms(650)).await;
+        let late = ticks.next().await.unwrap();
+        assert_eq!((late.index, late.intended), (2, start + ms(600)));
+        assert_eq!(late.fired, start + ms(951));
+        assert_eq!(ticks.skipped(), 1);
+        sim.advance(ms(249)).await;
+        let next = ticks.next().await.unwrap();
+        assert_eq!(
+            (next.index, next.intended, next.fired),
+            (4, start + ms(1200), start + ms(1200))
+        );
+        assert_eq!(ticks.skipped(), 1);
+    });
+}
+
+#[test]
+fn interval_of_the_longest_period_ticks_once_without_panicking() {
+    // tokio's `interval_doesnt_panic_max_duration_when_polling`.
+    let sim = Sim::new();
+    let mut ticks = schedule::interval(&sim, Rate::every(Duration::MAX).unwrap());
+    sim.block_on(async {
+        assert_eq!(ticks.next().await.unwrap().index, 0);
+        assert!(futures::poll!(ticks.next()).is_pending());
+    });
+}
+
+#[test]
+fn skip_and_latest_catch_up_in_constant_time() {
+    // 10⁸ ticks a second, a 1 s stall: 10⁸ ticks behind, caught up in one
+    // step on `interval`, not one step per tick.
+    let sim = Sim::new();
+    let rate = Rate::per_sec(1e8).unwrap();
+    for missed in [Missed::Skip, Missed::Latest] {
+        let mut ticks = schedule::interval(&sim, rate).missed(missed);
+        let start = ticks.start();
+        sim.block_on(async {
+            ticks.next().await;
+            sim.sleep(Duration::from_secs(1)).await;
+            let wall = Instant::now();
+            let tick = ticks.next().await.unwrap();
+            let took = wall.elapsed();
+            assert!(
+                took < Duration::from_millis(50),
+                "{missed:?}: caught up in {took:?}"
+            );
+            let (index, skipped) = match missed {
+                // The late tick, then every tick due by now dropped.
+                Missed::Skip => (1, 99_999_999),
+                // The latest due, the ones before it dropped.
+                _ => (100_000_000, 99_999_999),
+            };
+            assert_eq!(
+                (tick.index, ticks.skipped()),
+                (index, skipped),
+                "{missed:?}"
+            );
+            assert_eq!(
+                tick.intended,
+                start + Duration::from_nanos(10 * index as u64)
+            );
+            let next = ticks.next().await.unwrap();
+            assert_eq!(next.index, 100_000_001, "{missed:?}");
+            assert_eq!(next.intended - start, Duration::from_nanos(1_000_000_010));
+        });
+    }
+}
+
+#[test]
+fn resets_keep_the_index_and_the_counts() {
+    let sim = Sim::new();
+    let ms = Duration::from_millis;
+    let every = schedule::constant(Rate::every(ms(100)).unwrap());
+    let mut ticks = schedule::ticks(&sim, every).missed(Missed::Skip);
+    let start = ticks.start();
+    sim.block_on(async {
+        ticks.next().await; // 0 at 0
+        sim.sleep(ms(350)).await;
+        assert_eq!(ticks.next().await.unwrap().index, 1); // late; 2, 3 skipped
+        assert_eq!(ticks.skipped(), 2);
+        ticks.reset_after(ms(1000)); // tick 4 at 1350, not 400
+        let tick = ticks.next().await.unwrap();
+        assert_eq!((tick.index, tick.intended), (4, start + ms(1350)));
+        assert_eq!(ticks.skipped(), 2);
+        ticks.reset(); // one period from now
+        assert_eq!(ticks.next().await.unwrap().intended, start + ms(1450));
+        // A live stream changes policy: Delay from here.
+        ticks.set_missed(Missed::Delay);
+        sim.sleep(ms(230)).await; // 1680: tick 6 (1550) late by 130
+        assert_eq!(ticks.next().await.unwrap().intended, start + ms(1550));
+        assert_eq!(ticks.next().await.unwrap().intended, start + ms(1780));
+        ticks.reset_immediately();
+        let tick = ticks.next().await.unwrap();
+        assert_eq!((tick.index, tick.intended), (8, start + ms(1780)));
+        // In the past: at once, and under Burst the rest after it too.
+        ticks.set_missed(Missed::Burst);
+        ticks.reset_at(start);
+        assert_eq!(ticks.next().await.unwrap().intended, start);
+        assert_eq!(ticks.next().await.unwrap().intended, start + ms(100));
+        assert_eq!(ticks.skipped(), 2);
+    });
+}
+
+#[test]
+fn ticks_at_count_from_the_instant_given() {
+    let sim = Sim::new();
+    let ms = Duration::from_millis;
+    let every = || schedule::constant(Rate::every(ms(100)).unwrap());
+    sim.block_on(async {
+        sim.sleep(ms(250)).await;
+        let now = sim.now();
+        // From the past: 0, 1 and 2 are overdue at once.
+        let past = schedule::ticks_at(&sim, now - ms(250), every().take(4));
+        let got: Vec<_> = past.map(|t| (t.index, t.intended, t.fired)).collect().await;
+        assert_eq!(
+            got,
+            [
+                (0, now - ms(250), now),
+                (1, now - ms(150), now),
+                (2, now - ms(50), now),
+                (3, now + ms(50), now + ms(50)),
+            ]
+        );
+        // From the future: nothing before it.
+        let later = sim.now() + ms(1000);
+        let mut future = schedule::ticks_at(&sim, later, every());
+        let tick = future.next().await.unwrap();
+        assert_eq!((tick.index, tick.intended, tick.fired), (0, later, later));
+    });
+}
+
+#[test]
+fn tokio_interval_stream_tests_on_sim() {
+    // tokio's `stream_with_interval_poll_tick_self_waking` and `_no_waking`:
+    // a stream over the ticks that yields every fourth and returns Pending
+    // in between, waking itself or not. A yielded tick leaves no wake-up
+    // behind, so without waking itself the stream stalls.
+    use std::pin::Pin;
+    use std::task::Context;
+    struct Fourth<S> {
+        counter: u32,
+        ticks: S,
+        wake_on_pending: bool,
+    }
+    impl<S: futures::Stream + Unpin> futures::Stream for Fourth<S> {
+        type Item = u32;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<u32>> {
+            if self.counter > 12 {
+                return Poll::Ready(None);
+            }
+            match self.ticks.poll_next_unpin(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(_) => {
+                    self.counter += 1;
+                    if self.counter % 4 == 0 {
+                        Poll::Ready(Some(self.counter))
+                    } else {
+                        if self.wake_on_pending {
+                            cx.waker().wake_by_ref();
+                        }
+                        Poll::Pending
+                    }
+                }
+            }
+        }
+    }
+    for (wake_on_pending, want) in [(true, vec![4, 8, 12]), (false, vec![])] {
+        let sim = Sim::new();
+        let ticks = schedule::interval(&sim, Rate::every(Duration::from_millis(10)).unwrap());
+        let stream = Fourth {
+            counter: 0,
+            ticks,
+            wake_on_pending,
+        };
+        let mut got = Vec::new();
+        let collect = stream.for_each(|n| {
+            got.push(n);
+            async {}
+        });
+        let _ = sim.block_on(stagger::timeout(&sim, Duration::from_millis(150), collect));
+        assert_eq!(got, want, "wake_on_pending: {wake_on_pending}");
+    }
+}

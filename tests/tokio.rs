@@ -299,3 +299,102 @@ async fn futures_borrow_neither_generator_nor_distribution() {
     assert_eq!(many.await.unwrap().len(), 6);
     assert_eq!(tasks.await.unwrap().len(), 6);
 }
+
+// ===== ticks next to tokio's Interval =====
+
+#[path = "support/interval_scripts.rs"]
+mod interval_scripts;
+
+use stagger::schedule::{self, Missed, Rate};
+
+/// tokio's name for a policy; `None` for stagger's own.
+fn tokio_behavior(missed: Missed) -> Option<tokio::time::MissedTickBehavior> {
+    use tokio::time::MissedTickBehavior;
+    match missed {
+        Missed::Burst => Some(MissedTickBehavior::Burst),
+        Missed::Delay => Some(MissedTickBehavior::Delay),
+        Missed::Skip => Some(MissedTickBehavior::Skip),
+        _ => None,
+    }
+}
+
+#[test]
+fn ticks_keep_tokio_interval_s_timelines_on_a_paused_clock() {
+    // tokio's interval tests, each run by tokio's Interval and stagger's
+    // Ticks side by side on one paused clock: the same ticks at the same
+    // instants, step by step.
+    use interval_scripts::{SCRIPTS, Step, ms};
+    use std::task::Poll;
+    for script in SCRIPTS {
+        let behavior = tokio_behavior(script.missed).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let start = tokio::time::Instant::now();
+            let rate = Rate::every(ms(script.period)).unwrap();
+            let mut interval = None;
+            let mut ticks = None;
+            for (k, step) in script.steps.iter().enumerate() {
+                let at = tokio::time::Instant::now() - start;
+                let (interval, ticks) = match step {
+                    Step::Advance(n) => {
+                        tokio::time::advance(ms(*n)).await;
+                        continue;
+                    }
+                    _ => (
+                        interval.get_or_insert_with(|| {
+                            let mut i = tokio::time::interval_at(start, ms(script.period));
+                            i.set_missed_tick_behavior(behavior);
+                            i
+                        }),
+                        ticks.get_or_insert_with(|| {
+                            schedule::interval_at(&Tokio, start.into_std(), rate)
+                                .missed(script.missed)
+                        }),
+                    ),
+                };
+                match *step {
+                    Step::Advance(_) => unreachable!(),
+                    Step::Check(want) => {
+                        let want: Vec<_> = want.iter().map(|&d| ms(d)).collect();
+                        let mut theirs = Vec::new();
+                        while let Poll::Ready(at) =
+                            futures::poll!(std::future::poll_fn(|cx| interval.poll_tick(cx)))
+                        {
+                            theirs.push(at - start);
+                            assert!(theirs.len() <= want.len(), "{}: step {k}", script.name);
+                        }
+                        let mut ours = Vec::new();
+                        while let Poll::Ready(tick) = futures::poll!(ticks.next()) {
+                            let tick = tick.unwrap();
+                            assert_eq!(tick.fired, Tokio.now());
+                            ours.push(tick.intended - start.into_std());
+                            assert!(ours.len() <= want.len(), "{}: step {k}", script.name);
+                        }
+                        assert_eq!(theirs, want, "tokio, {}: step {k}, at {at:?}", script.name);
+                        assert_eq!(ours, want, "stagger, {}: step {k}, at {at:?}", script.name);
+                    }
+                    Step::Reset => {
+                        interval.reset();
+                        ticks.reset();
+                    }
+                    Step::ResetImmediately => {
+                        interval.reset_immediately();
+                        ticks.reset_immediately();
+                    }
+                    Step::ResetAfter(n) => {
+                        interval.reset_after(ms(n));
+                        ticks.reset_after(ms(n));
+                    }
+                    Step::ResetAt(n) => {
+                        interval.reset_at(tokio::time::Instant::now() + ms(n));
+                        ticks.reset_at(Tokio.now() + ms(n));
+                    }
+                }
+            }
+        });
+    }
+}

@@ -16,7 +16,9 @@
 //!   random draw, order kept, for jittered intervals.
 //!
 //! [`ticks`] fires a schedule on any backend, one timer at a time, yielding
-//! a [`Tick`] (index, intended instant, fired instant) for each; [`run`]
+//! a [`Tick`] (index, intended instant, fired instant) for each
+//! ([`ticks_at`] from a given instant; [`interval`] and [`interval_at`],
+//! tokio's names, at a constant rate); [`run`]
 //! starts a task at each tick and yields each request's [`Completed`] with
 //! its latency.
 //!
@@ -68,4 +70,6 @@ pub use self::arrivals::{
 };
 pub use self::rate::{Rate, RateError, RateReason};
 pub use self::run::{Completed, Run, run};
-pub use self::ticks::{Missed, Tick, Ticks, ticks};
+pub use self::ticks::{
+    DEFAULT_TOLERANCE, Missed, Tick, Ticks, interval, interval_at, ticks, ticks_at,
+};

@@ -168,7 +168,15 @@ impl<R: Spawn + Sleeper, I, F, Fut: Future> Run<R, I, F, Fut> {
         self
     }
 
-    /// How many ticks [`Missed::Skip`] has dropped so far.
+    /// Sets how late a tick may fire and still be on time (5 ms by
+    /// default); see [`Missed`](Missed#tolerance).
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.engine.due_mut().set_tolerance(tolerance);
+        self
+    }
+
+    /// How many ticks [`Missed::Skip`] or [`Missed::Latest`] has dropped so
+    /// far.
     pub fn skipped(&self) -> u64 {
         self.engine.due().skipped()
     }

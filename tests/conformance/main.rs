@@ -81,6 +81,8 @@ macro_rules! conformance {
                 ticks_skip_drops_overdue_ticks,
                 ticks_delay_shifts_the_rest,
                 ticks_take_any_offsets,
+                ticks_trust_a_timer_that_fired,
+                run_trusts_a_timer_that_fired,
                 run_sends_open_loop,
                 dropped_run_cancels_its_requests,
                 run_panic_cancels_the_rest,

@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::{FutureExt, Stream, StreamExt};
-use stagger::Sleeper;
+use std::future::Future;
+
 use stagger::schedule::{self, Missed, Rate, Tick};
+use stagger::{Sleeper, Spawn};
 
 use crate::counting::Counting;
 use crate::suite::{FAR, SLACK, counted_sleep, message, run_briefly, within};
@@ -100,6 +102,10 @@ pub fn ticks_skip_drops_overdue_ticks<R: Runtime>(rt: &R) {
         "{indices:?}, {skipped} skipped"
     );
     assert_eq!(*indices.last().unwrap(), 9);
+    // tokio's Skip: the late tick itself is yielded, the ones after it
+    // that were due too are dropped.
+    assert_eq!(indices[1], 1, "{indices:?}");
+    assert!(indices[2] >= 5, "{indices:?}");
     for tick in &got {
         assert_eq!(tick.intended, start + PERIOD * tick.index as u32);
     }
@@ -249,4 +255,106 @@ pub fn run_returns_to_its_poller_under_an_endless_flood<R: Runtime>(rt: &R) {
             assert!(now <= 3 * 256, "{now} requests started in three polls");
         }
     });
+}
+
+/// A sleeper whose clock never moves but whose sleeps complete, on the
+/// backend's own clock: it breaks the `Sleeper` contract (a sleep until `t`
+/// ends before `now()` reaches `t`), as a coarse or frozen clock does. It
+/// counts the sleeps it makes, and panics past a bound instead of letting a
+/// spinning caller hang the test.
+#[derive(Clone)]
+struct Frozen<R> {
+    inner: R,
+    at: std::time::Instant,
+    sleeps: Arc<AtomicUsize>,
+}
+
+impl<R: Sleeper> Frozen<R> {
+    const MOST: usize = 10_000;
+
+    fn new(inner: R) -> Self {
+        let at = inner.now();
+        Frozen {
+            inner,
+            at,
+            sleeps: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    fn count(&self) {
+        let made = self.sleeps.fetch_add(1, Ordering::SeqCst) + 1;
+        assert!(made <= Self::MOST, "spinning: {made} timers made");
+    }
+}
+
+impl<R: Sleeper> Sleeper for Frozen<R> {
+    type Sleep = R::Sleep;
+
+    fn sleep(&self, dur: Duration) -> R::Sleep {
+        self.count();
+        self.inner.sleep(dur)
+    }
+
+    fn sleep_until(&self, deadline: std::time::Instant) -> R::Sleep {
+        self.count();
+        self.inner.sleep_until(deadline)
+    }
+
+    fn now(&self) -> std::time::Instant {
+        self.at
+    }
+}
+
+pub fn ticks_trust_a_timer_that_fired<R: Runtime>(rt: &R) {
+    // On a frozen clock every tick after the first waits on a timer that
+    // fires while `now()` still reads the start: the stream must yield the
+    // tick, not make timer after timer for it.
+    for missed in [Missed::Burst, Missed::Skip, Missed::Delay, Missed::Latest] {
+        let frozen = Frozen::new(rt.clone());
+        let ticks =
+            schedule::ticks(&frozen, every(Duration::from_millis(1)).take(5)).missed(missed);
+        let start = ticks.start();
+        let got: Vec<Tick> = rt.block_on(within(rt, "ticks on a frozen clock", ticks.collect()));
+        let indices: Vec<_> = got.iter().map(|t| t.index).collect();
+        assert_eq!(indices, [0, 1, 2, 3, 4], "{missed:?}");
+        for tick in &got {
+            assert_eq!(
+                tick.intended,
+                start + Duration::from_millis(tick.index as u64)
+            );
+            assert_eq!(tick.fired, start, "{missed:?}: the clock's reading");
+            assert_eq!(tick.lateness(), Duration::ZERO);
+        }
+        // One timer per tick but the first.
+        assert_eq!(frozen.sleeps.load(Ordering::SeqCst), 4, "{missed:?}");
+    }
+}
+
+impl<R: Spawn> Spawn for Frozen<R> {
+    type RawTask = R::RawTask;
+
+    fn spawn_raw<F>(&self, task: F) -> R::RawTask
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.inner.spawn_raw(task)
+    }
+}
+
+pub fn run_trusts_a_timer_that_fired<R: Runtime>(rt: &R) {
+    // `run` starts its requests on the same ticks.
+    let frozen = Frozen::new(rt.clone());
+    let requests = schedule::run(
+        &frozen,
+        every(Duration::from_millis(1)).take(5),
+        |tick| async move { tick.index },
+    );
+    let mut done: Vec<_> = rt.block_on(within(
+        rt,
+        "run on a frozen clock",
+        requests.map(|d| d.output).collect(),
+    ));
+    done.sort();
+    assert_eq!(done, [0, 1, 2, 3, 4]);
+    assert_eq!(frozen.sleeps.load(Ordering::SeqCst), 4);
 }
