@@ -8,7 +8,7 @@ use core::time::Duration;
 use rand::Rng;
 use rand::distr::Distribution;
 
-use crate::engine::{Due, Engine, Waiters, engine_stream};
+use crate::engine::{Due, Engine, Finished, Waiters, engine_stream};
 use crate::group::Mode;
 use crate::jitter::FullJitter;
 use crate::sleeper::Sleeper;
@@ -44,6 +44,15 @@ pub struct Done<T> {
     pub delay: Duration,
     /// What the item's work returned.
     pub output: T,
+}
+
+/// An item of a staggered fan-out, from what the engine yields.
+fn done<T>(finished: Finished<T>) -> Done<T> {
+    Done {
+        index: finished.index,
+        delay: finished.delay,
+        output: finished.output,
+    }
 }
 
 /// The index and delay each work future is tagged with.
@@ -264,7 +273,7 @@ impl<Sl, I, F, Fut> Staggered<Sl, I, F, Fut> {
 impl<Sl, I, F, Fut> Unpin for Staggered<Sl, I, F, Fut> {}
 
 engine_stream! {
-    impl<Sl, I, F, Fut> Staggered<Sl, I, F, Fut> => Done<Fut::Output>, map core::convert::identity;
+    impl<Sl, I, F, Fut> Staggered<Sl, I, F, Fut> => Done<Fut::Output>, map done;
     where
         Sl: Future<Output = ()>,
         F: FnMut(I) -> Fut,
@@ -466,7 +475,7 @@ type Tasks<R, Fut> = Spawned<R, Tag, <Fut as Future>::Output>;
 impl<R: Spawn + Sleeper, I, F, Fut: Future> Unpin for TaskStaggered<R, I, F, Fut> {}
 
 engine_stream! {
-    impl<R, I, F, Fut> TaskStaggered<R, I, F, Fut> => Done<Fut::Output>, map core::convert::identity;
+    impl<R, I, F, Fut> TaskStaggered<R, I, F, Fut> => Done<Fut::Output>, map done;
     where
         R: Spawn + Sleeper,
         F: FnMut(I) -> Fut,

@@ -11,11 +11,10 @@ use std::time::Instant;
 use pin_project_lite::pin_project;
 
 use super::ticks::{Missed, Tick, Ticks, ticks};
-use crate::engine::{Engine, MakeWork, engine_stream};
+use crate::engine::{Engine, Finished, MakeWork, engine_stream};
 use crate::group::Mode;
 use crate::sleeper::Sleeper;
 use crate::spawn::Spawn;
-use crate::staggered::Done;
 use crate::work::Spawned;
 
 /// One request of a [`run`], finished: its tick, its output, and when it
@@ -189,7 +188,7 @@ engine_stream! {
 }
 
 /// A finished request, from what its task returned.
-fn completed<T>(done: Done<(Tick, T, Instant)>) -> Completed<T> {
+fn completed<T>(done: Finished<(Tick, T, Instant)>) -> Completed<T> {
     let (tick, output, finished) = done.output;
     Completed {
         tick,
