@@ -240,12 +240,18 @@ fn finished<T>(((index, delay), output): ((usize, Duration), T)) -> Finished<T> 
 /// A timer per item, from one start: item `i` is due at `start + delay_i`.
 /// Items with a zero delay are due at once, without a timer.
 pub(crate) struct Waiters<Sl, I> {
+    start: Instant,
     timers: FuturesUnordered<Waiter<Sl, Entry<I>>>,
     /// Items with a zero delay, in order.
     now: VecDeque<Entry<I>>,
 }
 
 impl<Sl, I> Waiters<Sl, I> {
+    /// The one start every delay counts from.
+    pub(crate) fn start(&self) -> Instant {
+        self.start
+    }
+
     /// Reads the one start from the sleeper's clock, draws a delay for each
     /// of `items` from `distribution` with `rng`, in item order, and creates
     /// every timer: what every staggered fan-out does when it is called.
@@ -288,6 +294,7 @@ impl<Sl, I> Waiters<Sl, I> {
             panic!("stagger: {at_least} waiters cannot fit in memory");
         }
         let mut waiters = Waiters {
+            start,
             timers: FuturesUnordered::new(),
             now: VecDeque::new(),
         };

@@ -42,8 +42,9 @@
 //!     let max_delay = Duration::from_secs(2);
 //!     # */
 //!     let mut clients = stagger::staggered(&Tokio, 0..50, max_delay, connect);
-//!     while let Some(stagger::Done { index, delay, output }) = clients.next().await {
-//!         println!("client {index} started after {delay:?}: {output:?}");
+//!     while let Some(client) = clients.next().await {
+//!         let (index, late) = (client.index, client.lateness());
+//!         println!("client {index} started after {:?} ({late:?} late): {:?}", client.delay, client.output);
 //!     }
 //!
 //!     // The exercise: five waiters at once, their delays in ascending order.
@@ -192,7 +193,13 @@
 //!   its own index and delay, and an exact `size_hint`; with no items they
 //!   end at once (`staggered_runs_each_item_once_after_its_delay`,
 //!   `staggered_zero_items_end_at_once`; on Sim, the work starts exactly at
-//!   its delay: `sim_staggered` in `tests/properties.rs`). Items wait
+//!   its delay: `sim_staggered` in `tests/properties.rs`). Each `Done`
+//!   carries when its work was meant to start (`intended`, `start + delay`)
+//!   and when it did (`started`, read just before the work's first poll, in
+//!   its task if spawned), so a late start shows in its `lateness()`
+//!   (`staggered_done_tells_when_work_started`,
+//!   `staggered_done_shows_a_late_start`; exact on Sim:
+//!   `done_and_completed_instants_are_exact` in `tests/sim.rs`). Items wait
 //!   concurrently (`staggered_runs_concurrently`). Spawned work runs on its
 //!   own once spawned; inline work only while the stream is polled
 //!   (`spawned_work_runs_without_the_stream_being_polled`). A panic in
@@ -201,6 +208,14 @@
 //!   (`staggered_work_panic_resumes_in_the_poller`,
 //!   `staggered_resumes_every_fault`). The streams borrow nothing
 //!   (`staggered_is_send_and_spawnable`).
+//! - **Open-loop timing**: each [`Completed`](schedule::Completed) of
+//!   [`schedule::run`] carries its tick's intended and fired instants and
+//!   when its task started and finished the request, read by that task:
+//!   `latency()` (from intended) is exactly `tick.lateness()` +
+//!   `queueing()` (fired to started) + `service()` (started to finished), so
+//!   time a request spent waiting for the executor is never counted as
+//!   service (`run_sends_open_loop`, `run_service_excludes_queueing`; exact
+//!   on Sim: `done_and_completed_instants_are_exact`).
 //! - **Ordering**: [`wait_n`] and [`task_wait_n`] return exactly `n` delays,
 //!   ascending, even when a timer wheel completes waiters out of order: the
 //!   delays are sorted when drawn, never taken from completion order

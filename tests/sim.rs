@@ -1325,3 +1325,63 @@ fn outputs_finished_before_a_panic_come_first() {
         assert_eq!(message(caught.as_ref()), "item 1 failed");
     });
 }
+
+/// `Done` and `Completed` on Sim: every instant exact, a late poller's
+/// lateness to the nanosecond, no queueing (tasks run at the instant they
+/// are spawned).
+#[test]
+fn done_and_completed_instants_are_exact() {
+    let sim = Sim::new();
+    let stall = Duration::from_secs(1);
+    for spawned in [false, true] {
+        let start = sim.now();
+        let mut rng = StdRng::seed_from_u64(8);
+        let (max, items) = (Duration::from_secs(2), 0..50);
+        let work = |i: usize| async move { i };
+        let stream = if spawned {
+            stagger::task_staggered_with(&sim, &mut rng, items, max, work).boxed()
+        } else {
+            stagger::staggered_with(&sim, &mut rng, items, max, work).boxed()
+        };
+        let done: Vec<_> = sim.block_on(async {
+            sim.sleep(stall).await; // the poller is busy elsewhere
+            stream.collect().await
+        });
+        assert_eq!(done.len(), 50);
+        assert!(done.iter().any(|d| d.delay < stall) && done.iter().any(|d| d.delay > stall));
+        for d in &done {
+            assert_eq!(d.intended, start + d.delay, "spawned: {spawned}");
+            assert_eq!(d.started, start + d.delay.max(stall), "spawned: {spawned}");
+            assert_eq!(
+                d.lateness(),
+                stall.saturating_sub(d.delay),
+                "spawned: {spawned}"
+            );
+        }
+    }
+
+    // Ticks every 10 ms, a poller 55 ms late, requests of 30 ms.
+    let service = Duration::from_millis(30);
+    let clock = sim.clone();
+    let every = stagger::schedule::constant(
+        stagger::schedule::Rate::every(Duration::from_millis(10)).unwrap(),
+    );
+    let mut requests = stagger::schedule::run(&sim, every.take(10), move |_| clock.sleep(service));
+    let start = sim.now();
+    let done: Vec<_> = sim.block_on(async {
+        sim.sleep(Duration::from_millis(55)).await;
+        (&mut requests).collect().await
+    });
+    assert_eq!(done.len(), 10);
+    for d in &done {
+        let intended = Duration::from_millis(10) * d.tick.index as u32;
+        let fired = intended.max(Duration::from_millis(55));
+        assert_eq!(d.tick.intended, start + intended);
+        assert_eq!(d.tick.fired, start + fired);
+        assert_eq!(d.started, start + fired);
+        assert_eq!(d.finished, start + fired + service);
+        assert_eq!(d.queueing(), Duration::ZERO);
+        assert_eq!(d.service(), service);
+        assert_eq!(d.latency(), fired - intended + service);
+    }
+}

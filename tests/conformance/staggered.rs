@@ -404,3 +404,83 @@ pub fn timeout_drops_its_future_and_timer<R: Backend>(rt: &R) {
         rec.log(Log::assert_each_dropped_once);
     }
 }
+
+pub fn staggered_done_tells_when_work_started<R: Backend>(rt: &R) {
+    for how in BOTH {
+        let clock = rt.clone();
+        let before = rt.now();
+        let stream = fan_out(
+            rt,
+            how,
+            &mut StdRng::seed_from_u64(5),
+            0..8,
+            MAX,
+            move |_| {
+                let clock = clock.clone();
+                // When the work's first poll ran, in its task if spawned.
+                async move { clock.now() }
+            },
+        );
+        let after = rt.now();
+        let done: Vec<Done<Instant>> = rt.block_on(stream.collect());
+        assert_eq!(done.len(), 8, "{how:?}");
+        for d in &done {
+            // The one start is read by the call.
+            assert!(
+                before + d.delay <= d.intended && d.intended <= after + d.delay,
+                "{how:?}: item {} intended off its start plus delay",
+                d.index
+            );
+            // Read just before the work's first poll.
+            assert!(
+                d.intended <= d.started,
+                "{how:?}: item {} started early",
+                d.index
+            );
+            assert!(
+                d.started <= d.output,
+                "{how:?}: item {} started after its work",
+                d.index
+            );
+            assert!(d.output - d.started < SLACK, "{how:?}");
+            assert_eq!(d.lateness(), d.started - d.intended, "{how:?}");
+            assert!(d.lateness() < SLACK, "{how:?}: {:?} late", d.lateness());
+        }
+    }
+}
+
+pub fn staggered_done_shows_a_late_start<R: Backend>(rt: &R) {
+    // A poller busy elsewhere for 100 ms before its first poll starts every
+    // item (delays up to 40 ms) at least 60 ms late, inline or spawned (the
+    // items are spawned when the poller sees them due); exactly 100 ms minus
+    // the delay on Sim.
+    let stall = Duration::from_millis(100);
+    for how in BOTH {
+        let stream = fan_out(
+            rt,
+            how,
+            &mut StdRng::seed_from_u64(6),
+            0..8,
+            MAX,
+            |i| async move { i },
+        );
+        let done: Vec<Done<usize>> = rt.block_on(async {
+            rt.sleep(stall).await;
+            stream.collect().await
+        });
+        assert_eq!(done.len(), 8, "{how:?}");
+        for d in &done {
+            assert!(
+                d.lateness() >= stall - MAX,
+                "{how:?}: item {} only {:?} late",
+                d.index,
+                d.lateness()
+            );
+            assert!(
+                d.lateness() < stall + SLACK,
+                "{how:?}: {:?} late",
+                d.lateness()
+            );
+        }
+    }
+}
