@@ -293,7 +293,11 @@
 //!   one says so (`waiting_only_on_unreachable_deadlines_says_so`).
 //! - **Distributions**: the [`jitter`] strategies draw what their formulas
 //!   say, checked on their means and shares over 100 000 seeded draws, not
-//!   only on their bounds (`src/jitter.rs`).
+//!   only on their bounds, and never outside their exact bounds
+//!   (`src/jitter.rs`); an impossible shape (an empty range, a fraction
+//!   that is NaN, negative or above 1) is a typed error. Each plugs into
+//!   every `_from` function and `schedule::jittered`
+//!   (`distributions_plug_in`, `proportional_and_uniform_jitter_plug_in`).
 //! - **Input**: no function panics on any `Duration`: `Duration::MAX` or ten
 //!   years start and cancel cleanly (`*_huge_max_is_cancellable`), a
 //!   deadline past what `Instant` holds (on tokio, within a millisecond of

@@ -14,6 +14,7 @@ use futures::{FutureExt, Stream, StreamExt};
 use rand::SeedableRng;
 use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
+use stagger::jitter::{ProportionalJitter, UniformJitter};
 use stagger::{Done, Sleeper};
 
 use crate::counting::{Counting, DROP_PANIC, Fault, Log, PANIC};
@@ -483,4 +484,39 @@ pub fn staggered_done_shows_a_late_start<R: Backend>(rt: &R) {
             );
         }
     }
+}
+
+pub fn proportional_and_uniform_jitter_plug_in<R: Backend>(rt: &R) {
+    // 20 ms ± 50 %: [10 ms, 30 ms]; and [5 ms, 15 ms].
+    let proportional = ProportionalJitter::new(Duration::from_millis(20), 0.5).unwrap();
+    let uniform = UniformJitter::new(Duration::from_millis(5), Duration::from_millis(15)).unwrap();
+    let within = |d: Duration, (min, max): (Duration, Duration)| min <= d && d <= max;
+    let (p, u) = (
+        (proportional.min(), proportional.max()),
+        (uniform.min(), uniform.max()),
+    );
+    let mut rng = StdRng::seed_from_u64(12);
+
+    let inline = stagger::staggered_from(rt, &mut rng, 0..20, proportional, |i| async move { i });
+    let spawned = stagger::task_staggered_from(rt, &mut rng, 0..20, uniform, |i| async move { i });
+    let (inline, spawned): (Vec<_>, Vec<_>) =
+        rt.block_on(async { futures::join!(inline.collect(), spawned.collect()) });
+    for (done, bounds) in [(&inline, p), (&spawned, u)] {
+        assert_eq!(done.len(), 20);
+        for d in done {
+            assert!(within(d.delay, bounds), "{:?} outside {bounds:?}", d.delay);
+            assert!(d.started >= d.intended);
+        }
+    }
+
+    let start = rt.now();
+    let one = rt.block_on(stagger::wait_random_from(rt, &mut rng, uniform));
+    assert!(within(one, u) && rt.now() - start >= one, "{one:?}");
+    let many = rt.block_on(stagger::wait_n_from(rt, &mut rng, 30, proportional));
+    assert!(
+        many.is_sorted() && many.iter().all(|&d| within(d, p)),
+        "{many:?}"
+    );
+    let tasks = rt.block_on(stagger::task_wait_n_from(rt, &mut rng, 30, uniform));
+    assert!(tasks.iter().all(|&d| within(d, u)), "{tasks:?}");
 }
