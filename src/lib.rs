@@ -43,8 +43,8 @@
 //!     # */
 //!     let mut clients = stagger::staggered(&Tokio, 0..50, max_delay, connect);
 //!     while let Some(client) = clients.next().await {
-//!         let (index, late) = (client.index, client.lateness());
-//!         println!("client {index} started after {:?} ({late:?} late): {:?}", client.delay, client.output);
+//!         let (index, delay, late) = (client.index, client.delay, client.lateness());
+//!         println!("client {index}: delay {delay:?}, started {late:?} late: {:?}", client.output);
 //!     }
 //!
 //!     // The exercise: five waiters at once, their delays in ascending order.
@@ -385,7 +385,5 @@ pub mod prelude {
     pub use core::time::Duration;
 }
 
-// The README's example uses tokio.
-#[cfg(all(doctest, feature = "tokio"))]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
+// The README's code blocks are built and run as a reader pastes them, with
+// the dependencies stated beside each, by `tests/readme.rs`.

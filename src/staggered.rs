@@ -236,8 +236,8 @@ impl<S: Sleeper, Fut: Future> Future for Started<S, Fut> {
 ///     # */
 ///     let mut done = stagger::staggered(&Tokio, 0..50, max_delay, |id| connect(id));
 ///     while let Some(client) = done.next().await {
-///         let (index, late) = (client.index, client.lateness());
-///         println!("client {index} started after {:?} ({late:?} late): {:?}", client.delay, client.output);
+///         let (index, delay, late) = (client.index, client.delay, client.lateness());
+///         println!("client {index}: delay {delay:?}, started {late:?} late: {:?}", client.output);
 ///     }
 /// }
 /// # }
