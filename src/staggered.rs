@@ -255,16 +255,12 @@ impl<S: Sleeper, Fut: Future> Future for Started<S, Fut> {
 ///
 /// let sim = Sim::new();
 /// let start = sim.now();
-/// let clock = sim.clone();
-/// let mut done = stagger::staggered(&sim, 0..50, Duration::from_secs(2), |id| {
-///     let started = clock.now() - start; // when the work began
-///     async move { (id, started) }
-/// });
+/// let mut done = stagger::staggered(&sim, 0..50, Duration::from_secs(2), |id| async move { id });
 /// sim.block_on(async {
 ///     while let Some(done) = done.next().await {
-///         let (id, started) = done.output;
-///         assert_eq!(id, done.index);
-///         assert_eq!(started, done.delay); // exactly on time
+///         assert_eq!(done.output, done.index);
+///         assert_eq!(done.started, start + done.delay); // exactly on time
+///         assert_eq!(done.lateness(), Duration::ZERO);
 ///     }
 /// });
 /// ```
