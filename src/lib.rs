@@ -195,11 +195,12 @@
 //!   `staggered_zero_items_end_at_once`; on Sim, the work starts exactly at
 //!   its delay: `sim_staggered` in `tests/properties.rs`). Each `Done`
 //!   carries when its work was meant to start (`intended`, `start + delay`)
-//!   and when it did (`started`, read just before the work's first poll, in
-//!   its task if spawned), so a late start shows in its `lateness()`
-//!   (`staggered_done_tells_when_work_started`,
+//!   and when it did (`started`: read just before `f` is called, inline;
+//!   at the task's first poll, spawned), so a late start shows in its
+//!   `lateness()` (`staggered_done_tells_when_work_started`,
 //!   `staggered_done_shows_a_late_start`; exact on Sim:
-//!   `done_and_completed_instants_are_exact` in `tests/sim.rs`). Items wait
+//!   `done_and_completed_instants_are_exact` in `tests/sim.rs`,
+//!   `sim_staggered`). Items wait
 //!   concurrently (`staggered_runs_concurrently`). Spawned work runs on its
 //!   own once spawned; inline work only while the stream is polled
 //!   (`spawned_work_runs_without_the_stream_being_polled`). A panic in
