@@ -198,7 +198,8 @@
 //!   and when it did (`started`: read just before `f` is called, inline;
 //!   at the task's first poll, spawned), so a late start shows in its
 //!   `lateness()` (`staggered_done_tells_when_work_started`,
-//!   `staggered_done_shows_a_late_start`; exact on Sim:
+//!   `staggered_done_shows_a_late_start`,
+//!   `task_staggered_started_is_the_tasks_first_poll`; exact on Sim:
 //!   `done_and_completed_instants_are_exact` in `tests/sim.rs`,
 //!   `sim_staggered`). Items wait
 //!   concurrently (`staggered_runs_concurrently`). Spawned work runs on its

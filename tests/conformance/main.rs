@@ -70,6 +70,7 @@ macro_rules! conformance {
                 staggered_is_send_and_spawnable,
                 staggered_done_tells_when_work_started,
                 staggered_done_shows_a_late_start,
+                task_staggered_started_is_the_tasks_first_poll,
                 proportional_and_uniform_jitter_plug_in,
                 timeout_returns_the_output_or_elapsed,
                 timeout_past_instant_range_never_fires,

@@ -520,3 +520,41 @@ pub fn proportional_and_uniform_jitter_plug_in<R: Backend>(rt: &R) {
     let tasks = rt.block_on(stagger::task_wait_n_from(rt, &mut rng, 30, uniform));
     assert!(tasks.iter().all(|&d| within(d, u)), "{tasks:?}");
 }
+
+pub fn task_staggered_started_is_the_tasks_first_poll<R: Backend>(rt: &R) {
+    // Four items due at once, spawned by the first poll, then held up by a
+    // poller that blocks its thread: on a single-threaded executor the
+    // tasks start after the stall, on a thread pool at once. Either way
+    // `started` is when the task started (what the work itself reads), not
+    // when it was spawned.
+    let stall = Duration::from_millis(100);
+    let clock = rt.clone();
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut stream = stagger::task_staggered_with(rt, &mut rng, 0..4, Duration::ZERO, move |_| {
+        let clock = clock.clone();
+        async move { clock.now() }
+    });
+    let done = rt.block_on(async {
+        let mut done = Vec::new();
+        if let std::task::Poll::Ready(first) = futures::poll!(stream.next()) {
+            done.extend(first);
+        }
+        std::thread::sleep(stall);
+        done.extend(stream.collect::<Vec<_>>().await);
+        done
+    });
+    assert_eq!(done.len(), 4);
+    for d in &done {
+        assert!(
+            d.started <= d.output,
+            "item {}: started after its work",
+            d.index
+        );
+        assert!(
+            d.output - d.started < stall / 2,
+            "item {}: started {:?} before its task ran",
+            d.index,
+            d.output - d.started
+        );
+    }
+}
