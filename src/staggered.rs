@@ -74,6 +74,8 @@ impl<T> Done<T> {
     }
 }
 
+// ===== when the work starts =====
+
 /// An item of a staggered fan-out, from what the engine yields.
 fn done<T>(finished: Finished<(Stamps, T)>) -> Done<T> {
     let (stamps, output) = finished.output;
@@ -189,12 +191,13 @@ impl<S: Sleeper, Fut: Future> Future for Started<S, Fut> {
 ///
 /// The delays are drawn, and the one shared start read from the sleeper's
 /// clock, when `staggered` is called; item `i`'s work starts no earlier than
-/// `start + delay_i`, and its [`Done`] says when it did. The stream owns a
-/// clone of the sleeper, to read that clock, and borrows nothing. `f` is called for an item only once its delay has
-/// elapsed, never before, by the task that polls the stream, and its future
-/// is polled at once. The stream yields exactly one `Done` per item, in
-/// completion order; its [`size_hint`](futures::Stream::size_hint) is exact. With no
-/// items it ends at once.
+/// `start + delay_i`, and its [`Done`] says when it did. `f` is called for
+/// an item only once its delay has elapsed, never before, by the task that
+/// polls the stream, and its future is polled at once. The stream yields
+/// exactly one `Done` per item, in completion order; its
+/// [`size_hint`](futures::Stream::size_hint) is exact. With no items it
+/// ends at once. It owns a clone of the sleeper, to read its clock, and
+/// borrows nothing.
 ///
 /// Work runs only while the stream is polled: a consumer that stops polling
 /// holds up both the items still waiting and the work in progress.
