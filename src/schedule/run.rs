@@ -106,9 +106,9 @@ impl<T> Completed<T> {
 /// (coordinated omission, in wrk2's terms): when the poller or the machine
 /// stalls, the ticks it held up still carry their intended instants, and
 /// [`Completed::latency`] counts the stall. Each request's start and finish
-/// times are read by its own task. The stream owns a clone of `rt`; it holds nothing
-/// per future tick, so an endless schedule is fine, and a finished request
-/// is freed when it is yielded.
+/// times are read by its own task. The stream owns a clone of `rt`; it
+/// holds nothing per future tick, so an endless schedule is fine, and a
+/// finished request is freed when it is yielded.
 ///
 /// The ticks fire only while the stream is polled: poll it continuously (as
 /// a `while let` loop does), and keep the consumer's work per request small.
