@@ -253,7 +253,7 @@ impl<R: Runtime> Host for R {
 fn stagger_contenders<'a, H, R>(host: &'a H, rt: &'a R, max: Duration) -> Vec<Contender<'a>>
 where
     H: Host,
-    R: Spawn + Sleeper + Clone,
+    R: Spawn + Sleeper + Clone + Send + 'static,
     R::Sleep: Send + 'static,
 {
     vec![
@@ -323,7 +323,7 @@ fn tokio_groups(c: &mut Criterion, backend: &str, rt: &tokio::runtime::Runtime) 
 #[cfg(any(feature = "async-std", feature = "smol"))]
 fn async_io_groups<R>(c: &mut Criterion, backend: &str, rt: &R)
 where
-    R: Runtime + Clone + hand::Spawner,
+    R: Runtime + Clone + Send + 'static + hand::Spawner,
     R::Sleep: Send + 'static,
 {
     for max in MAX_DELAYS {

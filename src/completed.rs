@@ -2,18 +2,15 @@
 
 use core::fmt;
 use core::future::{Future, Ready};
-use core::pin::Pin;
-use core::task::{Context, Poll};
 use core::time::Duration;
 
-use futures::stream::{FusedStream, Stream, StreamExt};
 use rand::distr::Distribution;
 
-use crate::engine::Waiters;
+use crate::engine::{Due, Engine, Finished, Waiters, engine_stream};
 use crate::jitter::FullJitter;
 use crate::rng::Generator;
 use crate::sleeper::Sleeper;
-use crate::staggered::Staggered;
+use crate::work::Inline;
 
 /// Starts `n` concurrent waiters with uniform random delays in
 /// `[0, max_delay]` and yields each delay as its waiter finishes, like
@@ -132,16 +129,14 @@ where
         core::iter::repeat_n((), n),
         "as_completed",
     );
-    AsCompleted {
-        waiters: Staggered::new(waiters, no_work),
-    }
+    AsCompleted::new(waiters)
 }
 
 /// The work of a waiter that only waits.
-pub(crate) type NoWork = fn(()) -> Ready<()>;
+type NoWork = fn(()) -> Ready<()>;
 
 /// [`NoWork`]'s one value.
-pub(crate) fn no_work((): ()) -> Ready<()> {
+fn no_work((): ()) -> Ready<()> {
     core::future::ready(())
 }
 
@@ -151,7 +146,7 @@ pub(crate) fn no_work((): ()) -> Ready<()> {
 /// It is [`staggered`](crate::staggered) with no work: use that to know
 /// which waiter finished, or to run work after each delay.
 ///
-/// Its [`size_hint`](Stream::size_hint) is exact: the number of waiters
+/// Its [`size_hint`](futures::Stream::size_hint) is exact: the number of waiters
 /// still pending.
 ///
 /// # Examples
@@ -167,33 +162,39 @@ pub(crate) fn no_work((): ()) -> Ready<()> {
 /// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<Sl> {
-    waiters: Staggered<Sl, (), NoWork, Ready<()>>,
+    engine: Engine<Waiters<Sl, ()>, NoWork, Waiting>,
 }
 
-impl<Sl: Future<Output = ()>> Stream for AsCompleted<Sl> {
-    type Item = Duration;
+/// Where an [`AsCompleted`]'s waiters "work": nowhere, at once.
+type Waiting = Inline<Ready<()>, (usize, Duration)>;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Duration>> {
-        self.waiters
-            .poll_next_unpin(cx)
-            .map(|done| done.map(|done| done.delay))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.waiters.size_hint()
+impl<Sl> AsCompleted<Sl> {
+    /// Waits for each of `waiters`, with no work after it.
+    pub(crate) fn new(waiters: Waiters<Sl, ()>) -> Self {
+        AsCompleted {
+            engine: Engine::new(waiters, no_work, Inline::new()),
+        }
     }
 }
 
-impl<Sl: Future<Output = ()>> FusedStream for AsCompleted<Sl> {
-    fn is_terminated(&self) -> bool {
-        self.waiters.is_terminated()
-    }
+// Nothing in it is pinned: the timers are boxed.
+impl<Sl> Unpin for AsCompleted<Sl> {}
+
+engine_stream! {
+    impl<Sl> AsCompleted<Sl> => Duration, map delay;
+    where
+        Sl: Future<Output = ()>,
+}
+
+/// A waiter's delay, once it has elapsed.
+fn delay(finished: Finished<()>) -> Duration {
+    finished.delay
 }
 
 impl<Sl: Future<Output = ()>> fmt::Debug for AsCompleted<Sl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsCompleted")
-            .field("pending", &self.waiters.size_hint().0)
+            .field("pending", &self.engine.due().size_hint().0)
             .finish()
     }
 }

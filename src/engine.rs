@@ -1,5 +1,5 @@
-//! The one fan-out engine: items become due, their work runs, their
-//! [`Done`]s come back in completion order.
+//! The one fan-out engine: items become due, their work runs, and each
+//! comes back, [`Finished`], in completion order.
 //!
 //! An [`Engine`] is a [`Due`] source (when items are due) and a [`Work`]
 //! (where their work runs). Every fan-out in the crate is one of these:
@@ -23,9 +23,18 @@ use rand::Rng;
 use rand::distr::Distribution;
 
 use crate::sleeper::Sleeper;
-use crate::staggered::Done;
 use crate::waiter::Waiter;
 use crate::work::Work;
+
+/// An item whose work finished: its position, its delay, what its work
+/// returned. What the engine yields; each fan-out makes its own public item
+/// of it ([`Done`](crate::Done), [`Completed`](crate::schedule::Completed),
+/// a delay).
+pub(crate) struct Finished<T> {
+    pub(crate) index: usize,
+    pub(crate) delay: Duration,
+    pub(crate) output: T,
+}
 
 /// An item that is due: its position, its delay, the item itself.
 pub(crate) struct Entry<I> {
@@ -147,7 +156,7 @@ where
     pub(crate) fn poll_next(
         &mut self,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Done<<F::Work as Future>::Output>>> {
+    ) -> Poll<Option<Finished<<F::Work as Future>::Output>>> {
         if self.work.failed() {
             self.due.clear();
             return Poll::Ready(None);
@@ -160,12 +169,12 @@ where
             let work = self.f.make(entry.item);
             let tag = (entry.index, entry.delay);
             match self.work.start(tag, work, cx) {
-                Some(done) => return Poll::Ready(Some(done_from(done))),
+                Some(done) => return Poll::Ready(Some(finished(done))),
                 None => started += 1,
             }
         }
         if let Poll::Ready(Some(done)) = self.work.poll_done(cx) {
-            return Poll::Ready(Some(done_from(done)));
+            return Poll::Ready(Some(finished(done)));
         }
         if started == BUDGET {
             // More may be due: come back after the others had their turn.
@@ -181,7 +190,7 @@ where
 }
 
 /// Implements `Stream` and `FusedStream` for a public stream type over an
-/// [`Engine`] in its `engine` field: items are the engine's [`Done`]s passed
+/// [`Engine`] in its `engine` field: items are the engine's [`Finished`]s passed
 /// through `map`, the size hint and termination are the engine's.
 macro_rules! engine_stream {
     (impl<$($param:ident),*> $ty:ty => $item:ty, map $map:path; where $($bounds:tt)*) => {
@@ -218,8 +227,8 @@ pub(crate) use engine_stream;
 /// How many items one call of [`Engine::poll_next`] starts at most.
 const BUDGET: usize = 256;
 
-fn done_from<T>(((index, delay), output): ((usize, Duration), T)) -> Done<T> {
-    Done {
+fn finished<T>(((index, delay), output): ((usize, Duration), T)) -> Finished<T> {
+    Finished {
         index,
         delay,
         output,
@@ -231,12 +240,18 @@ fn done_from<T>(((index, delay), output): ((usize, Duration), T)) -> Done<T> {
 /// A timer per item, from one start: item `i` is due at `start + delay_i`.
 /// Items with a zero delay are due at once, without a timer.
 pub(crate) struct Waiters<Sl, I> {
+    start: Instant,
     timers: FuturesUnordered<Waiter<Sl, Entry<I>>>,
     /// Items with a zero delay, in order.
     now: VecDeque<Entry<I>>,
 }
 
 impl<Sl, I> Waiters<Sl, I> {
+    /// The one start every delay counts from.
+    pub(crate) fn start(&self) -> Instant {
+        self.start
+    }
+
     /// Reads the one start from the sleeper's clock, draws a delay for each
     /// of `items` from `distribution` with `rng`, in item order, and creates
     /// every timer: what every staggered fan-out does when it is called.
@@ -279,6 +294,7 @@ impl<Sl, I> Waiters<Sl, I> {
         let (at_least, _) = entries.size_hint();
         let mut timed = reserved(at_least, function);
         let mut waiters = Waiters {
+            start,
             timers: FuturesUnordered::new(),
             now: VecDeque::new(),
         };

@@ -42,8 +42,9 @@
 //!     let max_delay = Duration::from_secs(2);
 //!     # */
 //!     let mut clients = stagger::staggered(&Tokio, 0..50, max_delay, connect);
-//!     while let Some(stagger::Done { index, delay, output }) = clients.next().await {
-//!         println!("client {index} started after {delay:?}: {output:?}");
+//!     while let Some(client) = clients.next().await {
+//!         let (index, delay, late) = (client.index, client.delay, client.lateness());
+//!         println!("client {index}: delay {delay:?}, started {late:?} late: {:?}", client.output);
 //!     }
 //!
 //!     // The exercise: five waiters at once, their delays in ascending order.
@@ -281,7 +282,15 @@
 //!   its own index and delay, and an exact `size_hint`; with no items they
 //!   end at once (`staggered_runs_each_item_once_after_its_delay`,
 //!   `staggered_zero_items_end_at_once`; on Sim, the work starts exactly at
-//!   its delay: `sim_staggered` in `tests/properties.rs`). Items wait
+//!   its delay: `sim_staggered` in `tests/properties.rs`). Each `Done`
+//!   carries when its work was meant to start (`intended`, `start + delay`)
+//!   and when it did (`started`: read just before `f` is called, inline;
+//!   at the task's first poll, spawned), so a late start shows in its
+//!   `lateness()` (`staggered_done_tells_when_work_started`,
+//!   `staggered_done_shows_a_late_start`,
+//!   `task_staggered_started_is_the_tasks_first_poll`; exact on Sim:
+//!   `done_and_completed_instants_are_exact` in `tests/sim.rs`,
+//!   `sim_staggered`). Items wait
 //!   concurrently (`staggered_runs_concurrently`). Spawned work runs on its
 //!   own once spawned; inline work only while the stream is polled
 //!   (`spawned_work_runs_without_the_stream_being_polled`). A panic in
@@ -290,6 +299,14 @@
 //!   (`staggered_work_panic_resumes_in_the_poller`,
 //!   `staggered_resumes_every_fault`). The streams borrow nothing
 //!   (`staggered_is_send_and_spawnable`).
+//! - **Open-loop timing**: each [`Completed`](schedule::Completed) of
+//!   [`schedule::run`] carries its tick's intended and fired instants and
+//!   when its task started and finished the request, read by that task:
+//!   `latency()` (from intended) is exactly `tick.lateness()` +
+//!   `queueing()` (fired to started) + `service()` (started to finished), so
+//!   time a request spent waiting for the executor is never counted as
+//!   service (`run_sends_open_loop`, `run_service_excludes_queueing`; exact
+//!   on Sim: `done_and_completed_instants_are_exact`).
 //! - **Ordering**: [`wait_n`] and [`task_wait_n`] return exactly `n` delays,
 //!   ascending, even when a timer wheel completes waiters out of order: the
 //!   delays are sorted when drawn, never taken from completion order
@@ -429,7 +446,11 @@
 //!   (`ticks_trust_a_timer_that_fired`, `run_trusts_a_timer_that_fired`).
 //! - **Distributions**: the [`jitter`] strategies draw what their formulas
 //!   say, checked on their means and shares over 100 000 seeded draws, not
-//!   only on their bounds (`src/jitter.rs`).
+//!   only on their bounds, and never outside their exact bounds
+//!   (`src/jitter.rs`); an impossible shape (an empty range, a fraction
+//!   that is NaN, negative or above 1) is a typed error. Each plugs into
+//!   every `_from` function and `schedule::jittered`
+//!   (`distributions_plug_in`, `proportional_and_uniform_jitter_plug_in`).
 //! - **Input**: no function panics on any `Duration`: `Duration::MAX` or ten
 //!   years start and cancel cleanly (`*_huge_max_is_cancellable`), a
 //!   deadline past what `Instant` holds (on tokio, within a millisecond of
@@ -533,10 +554,8 @@ pub mod prelude {
     pub use core::time::Duration;
 }
 
-// The README's example uses tokio.
-#[cfg(all(doctest, feature = "tokio"))]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
+// The README's code blocks are built and run as a reader pastes them, with
+// the dependencies stated beside each, by `tests/readme.rs`.
 
 // The testing guide's examples, as written (its last one uses tokio).
 #[cfg(all(doctest, feature = "tokio"))]

@@ -3,11 +3,15 @@
 
 use core::fmt;
 use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 use core::time::Duration;
+use std::time::Instant;
 
+use pin_project_lite::pin_project;
 use rand::distr::Distribution;
 
-use crate::engine::{Due, Engine, Waiters, engine_stream};
+use crate::engine::{Due, Engine, Finished, MakeWork, Waiters, engine_stream};
 use crate::group::Mode;
 use crate::jitter::FullJitter;
 use crate::rng::Generator;
@@ -15,8 +19,13 @@ use crate::sleeper::Sleeper;
 use crate::spawn::Spawn;
 use crate::work::{Inline, Spawned};
 
-/// One item of a staggered fan-out, finished: which item, the delay it was
-/// started after, and what its work returned.
+/// One item of a staggered fan-out, finished: which item, the delay drawn
+/// for it, when its work was meant to start and when it did, and what it
+/// returned.
+///
+/// `started - intended` is how late the work started
+/// ([`lateness`](Done::lateness)): the timer's granularity, and a poller or
+/// executor too busy to start it on time.
 ///
 /// # Examples
 ///
@@ -26,6 +35,7 @@ use crate::work::{Inline, Spawned};
 /// use stagger::sim::Sim;
 ///
 /// let sim = Sim::new();
+/// let start = sim.now();
 /// let names = ["a", "b", "c"];
 /// let max = Duration::from_secs(1);
 /// let mut done: Vec<_> = sim.block_on(
@@ -33,21 +43,141 @@ use crate::work::{Inline, Spawned};
 /// );
 /// done.sort_by_key(|d| d.index);
 /// assert_eq!(done.iter().map(|d| d.output).collect::<Vec<_>>(), [1, 1, 1]);
-/// assert!(done.iter().all(|d| d.delay <= max));
+/// for d in &done {
+///     assert!(d.delay <= max);
+///     assert_eq!(d.intended, start + d.delay);
+///     assert_eq!(d.lateness(), Duration::ZERO); // virtual time is exact
+/// }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Done<T> {
     /// The item's position in the `items` the fan-out was given.
     pub index: usize,
-    /// The delay drawn for the item: its work started no earlier than this
-    /// long after the fan-out's start.
+    /// The delay drawn for the item.
     pub delay: Duration,
+    /// When its work was meant to start: the fan-out's one start (read when
+    /// it was called) plus `delay`.
+    pub intended: Instant,
+    /// When its work started, on the backend's clock: when `f` was called
+    /// for it ([`staggered`]), or when its task was first polled
+    /// ([`task_staggered`]: the time it waited in the executor's queue
+    /// counts). Never before `intended`.
+    pub started: Instant,
     /// What the item's work returned.
     pub output: T,
 }
 
+impl<T> Done<T> {
+    /// How late the work started: `started - intended`.
+    pub fn lateness(&self) -> Duration {
+        self.started.saturating_duration_since(self.intended)
+    }
+}
+
+// ===== when the work starts =====
+
+/// An item of a staggered fan-out, from what the engine yields.
+fn done<T>(finished: Finished<(Stamps, T)>) -> Done<T> {
+    let (stamps, output) = finished.output;
+    Done {
+        index: finished.index,
+        delay: finished.delay,
+        // An item whose deadline an `Instant` cannot hold is never due.
+        intended: stamps
+            .start
+            .checked_add(finished.delay)
+            .unwrap_or(stamps.started),
+        started: stamps.started,
+        output,
+    }
+}
+
 /// The index and delay each work future is tagged with.
 type Tag = (usize, Duration);
+
+/// When a fan-out started, and when one item's work did.
+#[derive(Clone, Copy)]
+struct Stamps {
+    start: Instant,
+    started: Instant,
+}
+
+/// Makes each item's work, `f(item)`, noting when it starts.
+struct Stamp<F, S> {
+    f: F,
+    clock: S,
+    /// The fan-out's one start.
+    start: Instant,
+    /// Whether the work is spawned: it starts when its task is first polled,
+    /// not when it is made.
+    spawned: bool,
+}
+
+impl<F, S, I, Fut> MakeWork<I> for Stamp<F, S>
+where
+    F: FnMut(I) -> Fut,
+    S: Sleeper + Clone,
+    Fut: Future,
+{
+    type Work = Started<S, Fut>;
+
+    fn make(&mut self, item: I) -> Started<S, Fut> {
+        // Inline work is polled as soon as it is made: it starts now, with
+        // the call of `f`.
+        let when = if self.spawned {
+            When::FirstPoll {
+                clock: self.clock.clone(),
+            }
+        } else {
+            When::Started {
+                at: self.clock.now(),
+            }
+        };
+        Started {
+            work: (self.f)(item),
+            start: self.start,
+            when,
+        }
+    }
+}
+
+pin_project! {
+    /// An item's work, which notes when it started.
+    struct Started<S, Fut> {
+        #[pin]
+        work: Fut,
+        start: Instant,
+        when: When<S>,
+    }
+}
+
+/// When a work future started, or the clock to read at its first poll.
+enum When<S> {
+    FirstPoll { clock: S },
+    Started { at: Instant },
+}
+
+impl<S: Sleeper, Fut: Future> Future for Started<S, Fut> {
+    type Output = (Stamps, Fut::Output);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let started = match this.when {
+            When::Started { at } => *at,
+            When::FirstPoll { clock } => {
+                let at = clock.now();
+                *this.when = When::Started { at };
+                at
+            }
+        };
+        let output = core::task::ready!(this.work.poll(cx));
+        let stamps = Stamps {
+            start: *this.start,
+            started,
+        };
+        Poll::Ready((stamps, output))
+    }
+}
 
 // ===== inline =====
 
@@ -61,11 +191,13 @@ type Tag = (usize, Duration);
 ///
 /// The delays are drawn, and the one shared start read from the sleeper's
 /// clock, when `staggered` is called; item `i`'s work starts no earlier than
-/// `start + delay_i`. `f` is called for an item only once its delay has
-/// elapsed, never before, by the task that polls the stream, and its future
-/// is polled at once. The stream yields exactly one `Done` per item, in
-/// completion order; its [`size_hint`](futures::Stream::size_hint) is exact. With no
-/// items it ends at once.
+/// `start + delay_i`, and its [`Done`] says when it did. `f` is called for
+/// an item only once its delay has elapsed, never before, by the task that
+/// polls the stream, and its future is polled at once. The stream yields
+/// exactly one `Done` per item, in completion order; its
+/// [`size_hint`](futures::Stream::size_hint) is exact. With no items it
+/// ends at once. It owns a clone of the sleeper, to read its clock, and
+/// borrows nothing.
 ///
 /// Work runs only while the stream is polled: a consumer that stops polling
 /// holds up both the items still waiting and the work in progress.
@@ -106,8 +238,9 @@ type Tag = (usize, Duration);
 ///     let max_delay = Duration::from_secs(2);
 ///     # */
 ///     let mut done = stagger::staggered(&Tokio, 0..50, max_delay, |id| connect(id));
-///     while let Some(stagger::Done { index, delay, output }) = done.next().await {
-///         println!("client {index} started after {delay:?}: {output:?}");
+///     while let Some(client) = done.next().await {
+///         let (index, delay, late) = (client.index, client.delay, client.lateness());
+///         println!("client {index}: delay {delay:?}, started {late:?} late: {:?}", client.output);
 ///     }
 /// }
 /// # }
@@ -125,16 +258,12 @@ type Tag = (usize, Duration);
 ///
 /// let sim = Sim::new();
 /// let start = sim.now();
-/// let clock = sim.clone();
-/// let mut done = stagger::staggered(&sim, 0..50, Duration::from_secs(2), |id| {
-///     let started = clock.now() - start; // when the work began
-///     async move { (id, started) }
-/// });
+/// let mut done = stagger::staggered(&sim, 0..50, Duration::from_secs(2), |id| async move { id });
 /// sim.block_on(async {
 ///     while let Some(done) = done.next().await {
-///         let (id, started) = done.output;
-///         assert_eq!(id, done.index);
-///         assert_eq!(started, done.delay); // exactly on time
+///         assert_eq!(done.output, done.index);
+///         assert_eq!(done.started, start + done.delay); // exactly on time
+///         assert_eq!(done.lateness(), Duration::ZERO);
 ///     }
 /// });
 /// ```
@@ -143,9 +272,9 @@ pub fn staggered<S, I, F, Fut>(
     items: I,
     max_delay: Duration,
     f: F,
-) -> Staggered<S::Sleep, I::Item, F, Fut>
+) -> Staggered<S, I::Item, F, Fut>
 where
-    S: Sleeper + ?Sized,
+    S: Sleeper + Clone,
     I: IntoIterator,
     F: FnMut(I::Item) -> Fut,
     Fut: Future,
@@ -184,9 +313,9 @@ pub fn staggered_with<S, R, I, F, Fut>(
     items: I,
     max_delay: Duration,
     f: F,
-) -> Staggered<S::Sleep, I::Item, F, Fut>
+) -> Staggered<S, I::Item, F, Fut>
 where
-    S: Sleeper + ?Sized,
+    S: Sleeper + Clone,
     R: Generator + ?Sized,
     I: IntoIterator,
     F: FnMut(I::Item) -> Fut,
@@ -218,19 +347,25 @@ pub fn staggered_from<S, R, D, I, F, Fut>(
     items: I,
     distribution: D,
     f: F,
-) -> Staggered<S::Sleep, I::Item, F, Fut>
+) -> Staggered<S, I::Item, F, Fut>
 where
-    S: Sleeper + ?Sized,
+    S: Sleeper + Clone,
     R: Generator + ?Sized,
     D: Distribution<Duration>,
     I: IntoIterator,
     F: FnMut(I::Item) -> Fut,
     Fut: Future,
 {
-    Staggered::new(
-        Waiters::drawn(sleeper, rng, &distribution, items, "staggered"),
+    let waiters = Waiters::drawn(sleeper, rng, &distribution, items, "staggered");
+    let make = Stamp {
         f,
-    )
+        clock: sleeper.clone(),
+        start: waiters.start(),
+        spawned: false,
+    };
+    Staggered {
+        engine: Engine::new(waiters, make, Inline::new()),
+    }
 }
 
 /// Stream for the [`staggered`] function: yields each item's [`Done`] as its
@@ -250,40 +385,41 @@ where
 /// assert_eq!(stream.size_hint(), (2, Some(2)));
 /// ```
 #[must_use = "streams do nothing unless polled"]
-pub struct Staggered<Sl, I, F, Fut> {
-    engine: Engine<Waiters<Sl, I>, F, Inline<Fut, Tag>>,
+pub struct Staggered<S: Sleeper, I, F, Fut> {
+    engine: Engine<Timers<S, I>, Stamp<F, S>, InlineWork<S, Fut>>,
 }
 
-impl<Sl, I, F, Fut> Staggered<Sl, I, F, Fut> {
-    pub(crate) fn new(waiters: Waiters<Sl, I>, f: F) -> Self {
-        Staggered {
-            engine: Engine::new(waiters, f, Inline::new()),
-        }
-    }
-}
+/// When a staggered fan-out's items are due: a timer each.
+type Timers<S, I> = Waiters<<S as Sleeper>::Sleep, I>;
+
+/// Where [`Staggered`] runs its work.
+type InlineWork<S, Fut> = Inline<Started<S, Fut>, Tag>;
 
 // Nothing in it is pinned: the timers and work futures are boxed, and `f`
 // is only ever called.
-impl<Sl, I, F, Fut> Unpin for Staggered<Sl, I, F, Fut> {}
+impl<S: Sleeper, I, F, Fut> Unpin for Staggered<S, I, F, Fut> {}
 
 engine_stream! {
-    impl<Sl, I, F, Fut> Staggered<Sl, I, F, Fut> => Done<Fut::Output>, map core::convert::identity;
+    impl<S, I, F, Fut> Staggered<S, I, F, Fut> => Done<Fut::Output>, map done;
     where
-        Sl: Future<Output = ()>,
+        S: Sleeper + Clone,
         F: FnMut(I) -> Fut,
         Fut: Future,
 }
 
-impl<Sl, I, F, Fut> fmt::Debug for Staggered<Sl, I, F, Fut>
+impl<S, I, F, Fut> fmt::Debug for Staggered<S, I, F, Fut>
 where
-    Sl: Future<Output = ()>,
+    S: Sleeper,
     Fut: Future,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use crate::work::Work;
         f.debug_struct("Staggered")
             .field("waiting", &self.engine.due().size_hint().0)
-            .field("working", &Work::<Fut, Tag>::len(self.engine.work()))
+            .field(
+                "working",
+                &Work::<Started<S, Fut>, Tag>::len(self.engine.work()),
+            )
             .finish()
     }
 }
@@ -297,7 +433,9 @@ where
 /// Everything else is as in [`staggered`]: one start and the delays drawn at
 /// the call, one [`Done`] per item in completion order, an exact
 /// [`size_hint`](futures::Stream::size_hint). The stream owns a clone of `rt`: it
-/// borrows nothing, so it can itself be moved into a task. The delays are
+/// borrows nothing, so it can itself be moved into a task. Each task holds a
+/// clone too, to read when it starts: [`Done::started`] counts the time the
+/// task waited in the executor's queue. The delays are
 /// timed by the polling task; the tasks run whether or not the stream is
 /// polled.
 ///
@@ -351,7 +489,7 @@ pub fn task_staggered<R, I, F, Fut>(
     f: F,
 ) -> TaskStaggered<R, I::Item, F, Fut>
 where
-    R: Spawn + Sleeper + Clone,
+    R: Spawn + Sleeper + Clone + Send + 'static,
     I: IntoIterator,
     F: FnMut(I::Item) -> Fut,
     Fut: Future + Send + 'static,
@@ -391,7 +529,7 @@ pub fn task_staggered_with<R, G, I, F, Fut>(
     f: F,
 ) -> TaskStaggered<R, I::Item, F, Fut>
 where
-    R: Spawn + Sleeper + Clone,
+    R: Spawn + Sleeper + Clone + Send + 'static,
     G: Generator + ?Sized,
     I: IntoIterator,
     F: FnMut(I::Item) -> Fut,
@@ -425,7 +563,7 @@ pub fn task_staggered_from<R, G, D, I, F, Fut>(
     f: F,
 ) -> TaskStaggered<R, I::Item, F, Fut>
 where
-    R: Spawn + Sleeper + Clone,
+    R: Spawn + Sleeper + Clone + Send + 'static,
     G: Generator + ?Sized,
     D: Distribution<Duration>,
     I: IntoIterator,
@@ -434,9 +572,15 @@ where
     Fut::Output: Send + 'static,
 {
     let waiters = Waiters::drawn(rt, rng, &distribution, items, "task_staggered");
+    let make = Stamp {
+        f,
+        clock: rt.clone(),
+        start: waiters.start(),
+        spawned: true,
+    };
     let work = Spawned::new(rt.clone(), waiters.size_hint().0, Mode::Stream);
     TaskStaggered {
-        engine: Engine::new(waiters, f, work),
+        engine: Engine::new(waiters, make, work),
     }
 }
 
@@ -458,20 +602,20 @@ where
 /// ```
 #[must_use = "streams do nothing unless polled; dropping this one cancels its tasks"]
 pub struct TaskStaggered<R: Spawn + Sleeper, I, F, Fut: Future> {
-    engine: Engine<Waiters<R::Sleep, I>, F, Tasks<R, Fut>>,
+    engine: Engine<Timers<R, I>, Stamp<F, R>, Tasks<R, Fut>>,
 }
 
 /// Where [`TaskStaggered`] runs its work.
-type Tasks<R, Fut> = Spawned<R, Tag, <Fut as Future>::Output>;
+type Tasks<R, Fut> = Spawned<R, Tag, (Stamps, <Fut as Future>::Output)>;
 
 // Nothing in it is pinned: the timers are boxed, the work runs in tasks and
 // `f` is only ever called.
 impl<R: Spawn + Sleeper, I, F, Fut: Future> Unpin for TaskStaggered<R, I, F, Fut> {}
 
 engine_stream! {
-    impl<R, I, F, Fut> TaskStaggered<R, I, F, Fut> => Done<Fut::Output>, map core::convert::identity;
+    impl<R, I, F, Fut> TaskStaggered<R, I, F, Fut> => Done<Fut::Output>, map done;
     where
-        R: Spawn + Sleeper,
+        R: Spawn + Sleeper + Clone + Send + 'static,
         F: FnMut(I) -> Fut,
         Fut: Future + Send + 'static,
         Fut::Output: Send + 'static,

@@ -1,7 +1,7 @@
 //! The exercise's combinators: one random wait, and `n` of them at once.
 
 use core::fmt;
-use core::future::{Future, Ready};
+use core::future::Future;
 use core::ops::Range;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
@@ -12,14 +12,13 @@ use futures::stream::{Stream, StreamExt};
 use pin_project_lite::pin_project;
 use rand::distr::Distribution;
 
-use crate::completed::{NoWork, no_work};
+use crate::completed::AsCompleted;
 use crate::engine::{Engine, MakeWork, Now, Waiters, reserved};
 use crate::group::Mode;
 use crate::jitter::FullJitter;
 use crate::rng::Generator;
 use crate::sleeper::Sleeper;
 use crate::spawn::Spawn;
-use crate::staggered::Staggered;
 use crate::task::JoinHandle;
 use crate::waiter::Waiter;
 use crate::work::Spawned;
@@ -206,7 +205,7 @@ where
     let delays = draw(rng, n, &distribution, "wait_n");
     let entries = delays.iter().map(|&delay| (delay, ()));
     WaitN {
-        waiters: Staggered::new(Waiters::new(sleeper, start, entries, "wait_n"), no_work),
+        waiters: AsCompleted::new(Waiters::new(sleeper, start, entries, "wait_n")),
         delays: Some(delays),
     }
 }
@@ -486,7 +485,7 @@ impl<Sl> fmt::Debug for WaitRandom<Sl> {
 /// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct WaitN<Sl> {
-    waiters: Staggered<Sl, (), NoWork, Ready<()>>,
+    waiters: AsCompleted<Sl>,
     // `None` once returned.
     delays: Option<Vec<Duration>>,
 }

@@ -1,8 +1,8 @@
 //! Where the work of the fan-outs runs: inline, in the task that polls the
 //! stream, or spawned, one task per item.
 //!
-//! Both take a work future when its item is due and give back [`Done`]s in
-//! completion order; the streams in `staggered.rs` and `schedule/run.rs`
+//! Both take a work future when its item is due and give back its tag and
+//! output in completion order; the streams in `staggered.rs` and `schedule/run.rs`
 //! decide when items are due.
 
 use core::future::Future;

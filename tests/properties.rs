@@ -118,7 +118,12 @@ fn staggered_run(
     };
     sim.block_on(
         stream
-            .map(|done| (done.index, done.delay, done.output, sim.now() - start))
+            .map(|done| {
+                // The `Done`'s own instants: what the closure read, exactly.
+                assert_eq!(done.intended, start + done.delay);
+                assert_eq!(done.started - start, done.output);
+                (done.index, done.delay, done.output, sim.now() - start)
+            })
             .collect(),
     )
 }

@@ -1903,7 +1903,7 @@ fn assert_never_polled_task_freed<R: Spawn>(rt: R, sim: Sim, inside: bool) {
 /// The same for the members of a fan-out dropped before their first poll.
 fn assert_never_polled_members_freed<R>(rt: R, sim: Sim, inside: bool)
 where
-    R: Spawn + Sleeper<Sleep: Send + 'static> + Clone,
+    R: Spawn + Sleeper<Sleep: Send + 'static> + Clone + Send + 'static,
 {
     let (made, dropped) = (Arc::default(), Arc::default());
     let (m, d) = (Arc::clone(&made), Arc::clone(&dropped));
@@ -1967,7 +1967,10 @@ fn cancelling_a_never_polled_task_cancels_no_other() {
 fn never_polled_members_are_freed_through_a_reference() {
     for inside in [false, true] {
         let sim = Sim::new();
-        assert_never_polled_members_freed(&sim, sim.clone(), inside);
+        // The spawned fan-outs keep their runtime, so it is `'static`: a
+        // reference to a leaked clone (the members are what is counted).
+        let by_ref: &'static Sim = Box::leak(Box::new(sim.clone()));
+        assert_never_polled_members_freed(by_ref, sim, inside);
     }
 }
 
@@ -2380,5 +2383,65 @@ fn tokio_interval_stream_tests_on_sim() {
         });
         let _ = sim.block_on(stagger::timeout(&sim, Duration::from_millis(150), collect));
         assert_eq!(got, want, "wake_on_pending: {wake_on_pending}");
+    }
+}
+
+/// `Done` and `Completed` on Sim: every instant exact, a late poller's
+/// lateness to the nanosecond, no queueing (tasks run at the instant they
+/// are spawned).
+#[test]
+fn done_and_completed_instants_are_exact() {
+    let sim = Sim::new();
+    let stall = Duration::from_secs(1);
+    for spawned in [false, true] {
+        let start = sim.now();
+        let mut rng = StdRng::seed_from_u64(8);
+        let (max, items) = (Duration::from_secs(2), 0..50);
+        let work = |i: usize| async move { i };
+        let stream = if spawned {
+            stagger::task_staggered_with(&sim, &mut rng, items, max, work).boxed()
+        } else {
+            stagger::staggered_with(&sim, &mut rng, items, max, work).boxed()
+        };
+        let done: Vec<_> = sim.block_on(async {
+            sim.sleep(stall).await; // the poller is busy elsewhere
+            stream.collect().await
+        });
+        assert_eq!(done.len(), 50);
+        assert!(done.iter().any(|d| d.delay < stall) && done.iter().any(|d| d.delay > stall));
+        for d in &done {
+            assert_eq!(d.intended, start + d.delay, "spawned: {spawned}");
+            assert_eq!(d.started, start + d.delay.max(stall), "spawned: {spawned}");
+            assert_eq!(
+                d.lateness(),
+                stall.saturating_sub(d.delay),
+                "spawned: {spawned}"
+            );
+        }
+    }
+
+    // Ticks every 10 ms, a poller 55 ms late, requests of 30 ms.
+    let service = Duration::from_millis(30);
+    let clock = sim.clone();
+    let every = stagger::schedule::constant(
+        stagger::schedule::Rate::every(Duration::from_millis(10)).unwrap(),
+    );
+    let mut requests = stagger::schedule::run(&sim, every.take(10), move |_| clock.sleep(service));
+    let start = sim.now();
+    let done: Vec<_> = sim.block_on(async {
+        sim.sleep(Duration::from_millis(55)).await;
+        (&mut requests).collect().await
+    });
+    assert_eq!(done.len(), 10);
+    for d in &done {
+        let intended = Duration::from_millis(10) * d.tick.index as u32;
+        let fired = intended.max(Duration::from_millis(55));
+        assert_eq!(d.tick.intended, start + intended);
+        assert_eq!(d.tick.fired, start + fired);
+        assert_eq!(d.started, start + fired);
+        assert_eq!(d.finished, start + fired + service);
+        assert_eq!(d.queueing(), Duration::ZERO);
+        assert_eq!(d.service(), service);
+        assert_eq!(d.latency(), fired - intended + service);
     }
 }

@@ -33,9 +33,11 @@
 //! start at the chosen rate (request `i` at `start + i / rate`), whatever
 //! happens to the others, and its latency is measured from that *intended*
 //! instant. [`run`] sends open loop; [`Completed::latency`] is measured from
-//! the intended instant, [`Completed::service`] from the actual one, and the
-//! gap between their percentiles is the coordinated omission a closed-loop
-//! tool would have hidden (see `examples/load.rs`). When ticks fall behind,
+//! the intended instant, [`Completed::service`] from when the request's task
+//! started it, and the gap between their percentiles is the coordinated
+//! omission a closed-loop tool would have hidden (see `examples/load.rs`;
+//! [`Tick::lateness`] and [`Completed::queueing`] say where the gap came
+//! from: ticks behind schedule, or tasks waiting for the executor). When ticks fall behind,
 //! [`Missed::Burst`], the default, fires every overdue tick at once with its
 //! true intended instant, so none of the delay is lost.
 //!

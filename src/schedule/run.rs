@@ -11,15 +11,29 @@ use std::time::Instant;
 use pin_project_lite::pin_project;
 
 use super::ticks::{Missed, Tick, Ticks, ticks};
-use crate::engine::{Engine, MakeWork, engine_stream};
+use crate::engine::{Engine, Finished, MakeWork, engine_stream};
 use crate::group::Mode;
 use crate::sleeper::Sleeper;
 use crate::spawn::Spawn;
-use crate::staggered::Done;
 use crate::work::Spawned;
 
-/// One request of a [`run`], finished: its tick, its output, and when it
-/// finished.
+/// One request of a [`run`], finished: its tick (when it was meant to start
+/// and when it fired), when its task started it and when it finished, and
+/// its output.
+///
+/// The four instants split the request's [`latency`](Completed::latency)
+/// into where the time went:
+///
+/// ```text
+/// tick.intended --lateness--> tick.fired --queueing--> started --service--> finished
+/// |<---------------------------------- latency ----------------------------------->|
+/// ```
+///
+/// - [`Tick::lateness`]: the ticks fell behind (the poller or the machine
+///   stalled);
+/// - [`queueing`](Completed::queueing): the request's task waited for the
+///   executor (a busy executor, a full thread pool);
+/// - [`service`](Completed::service): the request itself.
 ///
 /// # Examples
 ///
@@ -35,17 +49,27 @@ use crate::work::Spawned;
 /// let done: Vec<_> = sim.block_on(
 ///     schedule::run(&sim, arrivals, move |_| clock.sleep(Duration::from_millis(30))).collect(),
 /// );
-/// assert!(done.iter().all(|d| d.latency() == Duration::from_millis(30)));
+/// for d in &done {
+///     // Virtual time is exact: no lateness, no queueing.
+///     assert_eq!(d.latency(), Duration::from_millis(30));
+///     assert_eq!(d.service(), Duration::from_millis(30));
+///     assert_eq!(d.queueing(), Duration::ZERO);
+/// }
 /// # Ok::<(), stagger::schedule::RateError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Completed<T> {
     /// The tick that started the request.
     pub tick: Tick,
-    /// What the request's future returned.
-    pub output: T,
+    /// When the request's task was first polled, on the backend's clock:
+    /// when `f`'s future started. (`f` itself is called as the tick fires,
+    /// by the task polling the stream: what it does before returning its
+    /// future, such as fixing a sleep's deadline, happens then.)
+    pub started: Instant,
     /// When the request finished, on the backend's clock, read by its task.
     pub finished: Instant,
+    /// What the request's future returned.
+    pub output: T,
 }
 
 impl<T> Completed<T> {
@@ -57,11 +81,18 @@ impl<T> Completed<T> {
         self.finished.saturating_duration_since(self.tick.intended)
     }
 
-    /// `finished - tick.fired`: the latency from when the request actually
-    /// started, what a closed-loop tool reports. It hides the time a
-    /// request spent waiting to be sent.
+    /// `finished - started`: how long the request itself took, from when
+    /// its task started it, what a closed-loop tool reports. It hides the
+    /// time a request spent waiting to be sent: [`Tick::lateness`] and
+    /// [`queueing`](Completed::queueing).
     pub fn service(&self) -> Duration {
-        self.finished.saturating_duration_since(self.tick.fired)
+        self.finished.saturating_duration_since(self.started)
+    }
+
+    /// `started - tick.fired`: how long the request's task waited, once
+    /// spawned, before the executor first polled it.
+    pub fn queueing(&self) -> Duration {
+        self.started.saturating_duration_since(self.tick.fired)
     }
 }
 
@@ -74,10 +105,10 @@ impl<T> Completed<T> {
 /// slow service cannot slow the arrivals down and hide its own latency
 /// (coordinated omission, in wrk2's terms): when the poller or the machine
 /// stalls, the ticks it held up still carry their intended instants, and
-/// [`Completed::latency`] counts the stall. Each request's finish time is
-/// read by its own task. The stream owns a clone of `rt`; it holds nothing
-/// per future tick, so an endless schedule is fine, and a finished request
-/// is freed when it is yielded.
+/// [`Completed::latency`] counts the stall. Each request's start and finish
+/// times are read by its own task. The stream owns a clone of `rt`; it
+/// holds nothing per future tick, so an endless schedule is fine, and a
+/// finished request is freed when it is yielded.
 ///
 /// The ticks fire only while the stream is polled: poll it continuously (as
 /// a `while let` loop does), and keep the consumer's work per request small.
@@ -157,7 +188,11 @@ pub struct Run<R: Spawn + Sleeper, I, F, Fut: Future> {
 }
 
 /// Where [`Run`] runs its requests.
-type Requests<R, Fut> = Spawned<R, (usize, Duration), (Tick, <Fut as Future>::Output, Instant)>;
+type Requests<R, Fut> = Spawned<R, (usize, Duration), Timing<<Fut as Future>::Output>>;
+
+/// What a request's task returns: its tick, its output, and when it started
+/// and finished.
+type Timing<T> = (Tick, T, Instant, Instant);
 
 impl<R: Spawn + Sleeper, I, F, Fut: Future> Run<R, I, F, Fut> {
     /// Chooses what to do with ticks that fell behind; see [`Missed`].
@@ -197,12 +232,13 @@ engine_stream! {
 }
 
 /// A finished request, from what its task returned.
-fn completed<T>(done: Done<(Tick, T, Instant)>) -> Completed<T> {
-    let (tick, output, finished) = done.output;
+fn completed<T>(done: Finished<Timing<T>>) -> Completed<T> {
+    let (tick, output, started, finished) = done.output;
     Completed {
         tick,
-        output,
+        started,
         finished,
+        output,
     }
 }
 
@@ -239,26 +275,30 @@ where
             request: (self.f)(tick),
             clock: self.clock.clone(),
             tick,
+            started: None,
         }
     }
 }
 
 pin_project! {
-    /// A request that notes when it finished.
+    /// A request that notes when it started (its first poll, in its task)
+    /// and when it finished.
     struct Timed<R, Fut> {
         #[pin]
         request: Fut,
         clock: R,
         tick: Tick,
+        started: Option<Instant>,
     }
 }
 
 impl<R: Sleeper, Fut: Future> Future for Timed<R, Fut> {
-    type Output = (Tick, Fut::Output, Instant);
+    type Output = Timing<Fut::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let started = *this.started.get_or_insert_with(|| this.clock.now());
         let output = core::task::ready!(this.request.poll(cx));
-        Poll::Ready((*this.tick, output, this.clock.now()))
+        Poll::Ready((*this.tick, output, started, this.clock.now()))
     }
 }

@@ -71,6 +71,10 @@ macro_rules! conformance {
                 staggered_work_panic_resumes_in_the_poller,
                 staggered_resumes_every_fault,
                 staggered_is_send_and_spawnable,
+                staggered_done_tells_when_work_started,
+                staggered_done_shows_a_late_start,
+                task_staggered_started_is_the_tasks_first_poll,
+                proportional_and_uniform_jitter_plug_in,
                 timeout_returns_the_output_or_elapsed,
                 timeout_past_instant_range_never_fires,
                 timeout_drops_its_future_and_timer,
@@ -87,6 +91,7 @@ macro_rules! conformance {
                 dropped_run_cancels_its_requests,
                 run_panic_cancels_the_rest,
                 run_returns_to_its_poller_under_an_endless_flood,
+                run_service_excludes_queueing,
             );
             conformance!(@interop $rt;
                 #[cfg(feature = "backon")] backon_retries_on_the_backend_clock,

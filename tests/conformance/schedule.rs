@@ -183,7 +183,11 @@ pub fn run_sends_open_loop<R: Runtime>(rt: &R) {
     for d in &done {
         assert_eq!(d.tick.index, d.output);
         assert!(d.latency() >= d.service());
-        assert!(d.service() >= service, "{:?}", d.service());
+        // The sleep's deadline is set when `f` makes it, as the tick fires:
+        // its task may start later.
+        let fired_to_finished = d.queueing() + d.service();
+        assert!(fired_to_finished >= service, "{fired_to_finished:?}");
+        assert_eq!(fired_to_finished, d.finished - d.tick.fired);
         assert_eq!(d.latency(), d.finished - d.tick.intended);
     }
     assert!(
@@ -357,4 +361,47 @@ pub fn run_trusts_a_timer_that_fired<R: Runtime>(rt: &R) {
     done.sort();
     assert_eq!(done, [0, 1, 2, 3, 4]);
     assert_eq!(frozen.sleeps.load(Ordering::SeqCst), 4);
+}
+
+pub fn run_service_excludes_queueing<R: Runtime>(rt: &R) {
+    // Three requests that finish at their first poll, spawned and then held
+    // up by a poller that blocks its thread: on a single-threaded executor
+    // they wait in its queue for the whole stall, on a thread pool they run
+    // at once. Either way their service time is only their own (about zero),
+    // and lateness, queueing and service add up to the latency.
+    let stall = Duration::from_millis(100);
+    let mut requests = schedule::run(
+        rt,
+        every(Duration::from_millis(1)).take(3),
+        |tick| async move { tick.index },
+    );
+    let done = rt.block_on(async {
+        rt.sleep(Duration::from_millis(10)).await;
+        // Every tick is due: this poll fires all three and spawns their
+        // requests (on a thread pool, one may have finished already).
+        let mut done = Vec::new();
+        if let std::task::Poll::Ready(first) = futures::poll!(requests.next()) {
+            done.extend(first);
+        }
+        std::thread::sleep(stall);
+        done.extend(requests.collect::<Vec<_>>().await);
+        done
+    });
+    assert_eq!(done.len(), 3);
+    for d in &done {
+        assert!(
+            d.service() < stall / 2,
+            "request {}: service {:?} counts the time it waited to start",
+            d.tick.index,
+            d.service()
+        );
+        assert!(d.tick.intended <= d.tick.fired && d.tick.fired <= d.started);
+        assert!(d.started <= d.finished);
+        assert_eq!(
+            d.latency(),
+            d.tick.lateness() + d.queueing() + d.service(),
+            "request {}",
+            d.tick.index
+        );
+    }
 }

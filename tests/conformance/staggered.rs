@@ -14,6 +14,7 @@ use futures::{FutureExt, Stream, StreamExt};
 use rand::SeedableRng;
 use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
+use stagger::jitter::{ProportionalJitter, UniformJitter};
 use stagger::{Done, Sleeper};
 
 use crate::counting::{Counting, DROP_PANIC, Fault, Log, PANIC};
@@ -403,5 +404,158 @@ pub fn timeout_drops_its_future_and_timer<R: Runtime>(rt: &R) {
         });
         assert_eq!(message(caught.expect_err("lost").as_ref()), expected);
         rec.log(Log::assert_each_dropped_once);
+    }
+}
+
+pub fn staggered_done_tells_when_work_started<R: Runtime>(rt: &R) {
+    for how in BOTH {
+        let clock = rt.clone();
+        let before = rt.now();
+        let stream = fan_out(
+            rt,
+            how,
+            &mut StdRng::seed_from_u64(5),
+            0..8,
+            MAX,
+            move |_| {
+                let clock = clock.clone();
+                // When the work's first poll ran, in its task if spawned.
+                async move { clock.now() }
+            },
+        );
+        let after = rt.now();
+        let done: Vec<Done<Instant>> = rt.block_on(stream.collect());
+        assert_eq!(done.len(), 8, "{how:?}");
+        for d in &done {
+            // The one start is read by the call.
+            assert!(
+                before + d.delay <= d.intended && d.intended <= after + d.delay,
+                "{how:?}: item {} intended off its start plus delay",
+                d.index
+            );
+            // Read just before the work's first poll.
+            assert!(
+                d.intended <= d.started,
+                "{how:?}: item {} started early",
+                d.index
+            );
+            assert!(
+                d.started <= d.output,
+                "{how:?}: item {} started after its work",
+                d.index
+            );
+            assert!(d.output - d.started < SLACK, "{how:?}");
+            assert_eq!(d.lateness(), d.started - d.intended, "{how:?}");
+            assert!(d.lateness() < SLACK, "{how:?}: {:?} late", d.lateness());
+        }
+    }
+}
+
+pub fn staggered_done_shows_a_late_start<R: Runtime>(rt: &R) {
+    // A poller busy elsewhere for 100 ms before its first poll starts every
+    // item (delays up to 40 ms) at least 60 ms late, inline or spawned (the
+    // items are spawned when the poller sees them due); exactly 100 ms minus
+    // the delay on Sim.
+    let stall = Duration::from_millis(100);
+    for how in BOTH {
+        let stream = fan_out(
+            rt,
+            how,
+            &mut StdRng::seed_from_u64(6),
+            0..8,
+            MAX,
+            |i| async move { i },
+        );
+        let done: Vec<Done<usize>> = rt.block_on(async {
+            rt.sleep(stall).await;
+            stream.collect().await
+        });
+        assert_eq!(done.len(), 8, "{how:?}");
+        for d in &done {
+            assert!(
+                d.lateness() >= stall - MAX,
+                "{how:?}: item {} only {:?} late",
+                d.index,
+                d.lateness()
+            );
+            assert!(
+                d.lateness() < stall + SLACK,
+                "{how:?}: {:?} late",
+                d.lateness()
+            );
+        }
+    }
+}
+
+pub fn proportional_and_uniform_jitter_plug_in<R: Runtime>(rt: &R) {
+    // 20 ms ± 50 %: [10 ms, 30 ms]; and [5 ms, 15 ms].
+    let proportional = ProportionalJitter::new(Duration::from_millis(20), 0.5).unwrap();
+    let uniform = UniformJitter::new(Duration::from_millis(5), Duration::from_millis(15)).unwrap();
+    let within = |d: Duration, (min, max): (Duration, Duration)| min <= d && d <= max;
+    let (p, u) = (
+        (proportional.min(), proportional.max()),
+        (uniform.min(), uniform.max()),
+    );
+    let mut rng = StdRng::seed_from_u64(12);
+
+    let inline = stagger::staggered_from(rt, &mut rng, 0..20, proportional, |i| async move { i });
+    let spawned = stagger::task_staggered_from(rt, &mut rng, 0..20, uniform, |i| async move { i });
+    let (inline, spawned): (Vec<_>, Vec<_>) =
+        rt.block_on(async { futures::join!(inline.collect(), spawned.collect()) });
+    for (done, bounds) in [(&inline, p), (&spawned, u)] {
+        assert_eq!(done.len(), 20);
+        for d in done {
+            assert!(within(d.delay, bounds), "{:?} outside {bounds:?}", d.delay);
+            assert!(d.started >= d.intended);
+        }
+    }
+
+    let start = rt.now();
+    let one = rt.block_on(stagger::wait_random_from(rt, &mut rng, uniform));
+    assert!(within(one, u) && rt.now() - start >= one, "{one:?}");
+    let many = rt.block_on(stagger::wait_n_from(rt, &mut rng, 30, proportional));
+    assert!(
+        many.is_sorted() && many.iter().all(|&d| within(d, p)),
+        "{many:?}"
+    );
+    let tasks = rt.block_on(stagger::task_wait_n_from(rt, &mut rng, 30, uniform));
+    assert!(tasks.iter().all(|&d| within(d, u)), "{tasks:?}");
+}
+
+pub fn task_staggered_started_is_the_tasks_first_poll<R: Runtime>(rt: &R) {
+    // Four items due at once, spawned by the first poll, then held up by a
+    // poller that blocks its thread: on a single-threaded executor the
+    // tasks start after the stall, on a thread pool at once. Either way
+    // `started` is when the task started (what the work itself reads), not
+    // when it was spawned.
+    let stall = Duration::from_millis(100);
+    let clock = rt.clone();
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut stream = stagger::task_staggered_with(rt, &mut rng, 0..4, Duration::ZERO, move |_| {
+        let clock = clock.clone();
+        async move { clock.now() }
+    });
+    let done = rt.block_on(async {
+        let mut done = Vec::new();
+        if let std::task::Poll::Ready(first) = futures::poll!(stream.next()) {
+            done.extend(first);
+        }
+        std::thread::sleep(stall);
+        done.extend(stream.collect::<Vec<_>>().await);
+        done
+    });
+    assert_eq!(done.len(), 4);
+    for d in &done {
+        assert!(
+            d.started <= d.output,
+            "item {}: started after its work",
+            d.index
+        );
+        assert!(
+            d.output - d.started < stall / 2,
+            "item {}: started {:?} before its task ran",
+            d.index,
+            d.output - d.started
+        );
     }
 }

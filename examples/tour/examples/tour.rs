@@ -98,7 +98,7 @@ fn run(args: &Args) -> Result<(), String> {
 #[allow(dead_code)] // Unused when no backend feature is enabled.
 fn tour<R>(name: &str, rt: &R, n: usize, max: Duration) -> Result<(), String>
 where
-    R: Runtime<Sleep: Send + 'static> + Clone,
+    R: Runtime<Sleep: Send + 'static> + Clone + Send + 'static,
 {
     println!("stagger tour on {name}: n = {n}, max_delay = {max:?}\n");
 
@@ -164,7 +164,7 @@ async fn start_clients<R>(
     spawned: bool,
 ) -> Vec<(stagger::Done<usize>, Duration)>
 where
-    R: Runtime<Sleep: Send + 'static> + Clone,
+    R: Runtime<Sleep: Send + 'static> + Clone + Send + 'static,
 {
     let start = rt.now();
     let sleeper = rt.clone();
