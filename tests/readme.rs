@@ -12,13 +12,21 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// One ```rust block and the ```toml `[dependencies]` block stated beside
-/// it.
+/// One ```rust block and the ```toml `[dependencies]` (or
+/// `[dev-dependencies]`) block stated beside it.
 struct Block {
     /// Line of the README where the code starts, for messages.
     line: usize,
     dependencies: String,
     code: String,
+}
+
+impl Block {
+    /// A file of `#[test]`s with no `main`, as a reader puts in `tests/`:
+    /// run with `cargo test` rather than `cargo run`.
+    fn is_tests(&self) -> bool {
+        self.code.contains("#[test]") && !self.code.contains("fn main")
+    }
 }
 
 /// The README's rust blocks, each with its dependencies; panics, naming
@@ -46,7 +54,11 @@ fn blocks(readme: &str) -> Vec<Block> {
             body.push('\n');
         }
         match info.as_str() {
-            "toml" if body.lines().any(|l| l.trim() == "[dependencies]") => {
+            "toml"
+                if body
+                    .lines()
+                    .any(|l| matches!(l.trim(), "[dependencies]" | "[dev-dependencies]")) =>
+            {
                 dependencies = Some(body);
             }
             "rust" => {
@@ -142,11 +154,18 @@ fn readme_blocks_build_and_run_as_written() {
             from_checkout(&block.dependencies, &root, block.line)
         );
         fs::write(dir.join("Cargo.toml"), manifest).unwrap();
-        fs::write(dir.join("src/main.rs"), &block.code).unwrap();
+        let (file, command) = if block.is_tests() {
+            fs::create_dir_all(dir.join("tests")).unwrap();
+            fs::write(dir.join("src/lib.rs"), "").unwrap();
+            ("tests/readme.rs", "test")
+        } else {
+            ("src/main.rs", "run")
+        };
+        fs::write(dir.join(file), &block.code).unwrap();
         // The versions this checkout is tested with, already downloaded.
         fs::write(dir.join("Cargo.lock"), &lock).unwrap();
         let output = Command::new(&cargo)
-            .args(["run", "--offline", "--quiet", "--manifest-path"])
+            .args([command, "--offline", "--quiet", "--manifest-path"])
             .arg(dir.join("Cargo.toml"))
             .arg("--target-dir")
             .arg(scratch.join("target"))
