@@ -132,6 +132,7 @@
 mod builder;
 mod control;
 mod executor;
+pub mod net;
 mod sleep;
 mod timers;
 mod trace;
@@ -244,6 +245,8 @@ struct Inner {
     next_seq: AtomicU64,
     /// Set while a `block_on` drives the simulation.
     running: AtomicBool,
+    /// The networks on this simulation ([`net`]), for deadlock messages.
+    nets: Mutex<Vec<std::sync::Weak<net::Shared>>>,
     state: Mutex<State>,
 }
 
@@ -377,6 +380,7 @@ impl Sim {
             elapsed_nanos: AtomicU64::new(0),
             next_seq: AtomicU64::new(0),
             running: AtomicBool::new(false),
+            nets: Mutex::default(),
             state: Mutex::new(State {
                 now: base,
                 timers: Timers::new(base),
