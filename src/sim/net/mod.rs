@@ -97,7 +97,7 @@ mod wait;
 mod world;
 
 use core::fmt;
-use core::future::poll_fn;
+use core::future::{Future, poll_fn};
 use core::time::Duration;
 use std::io;
 use std::sync::{Arc, Weak};
@@ -313,7 +313,7 @@ impl Host {
     }
 
     /// Connects to `to`, from a fresh port of this host; completes after a
-    /// round trip of the link.
+    /// round trip of the link. The future borrows nothing.
     ///
     /// # Errors
     ///
@@ -328,18 +328,23 @@ impl Host {
     ///
     /// Dropping the future mid-handshake closes the connection: the
     /// listener may still accept it and read its end at once.
-    pub async fn connect(&self, to: impl ToAddr) -> io::Result<Stream> {
-        let to = to.to_addr()?;
-        let shared = &self.net.shared;
-        let mut after = After::default();
-        let id = {
-            let now = shared.sim.now();
-            shared.lock().connect(&self.name, to, now, &mut after)
-        };
-        after.run();
-        let mut stream = Stream::new(Arc::clone(shared), id?, 0);
-        poll_fn(|cx| stream.poll_connect(cx)).await?;
-        Ok(stream)
+    pub fn connect(
+        &self,
+        to: impl ToAddr,
+    ) -> impl Future<Output = io::Result<Stream>> + Send + 'static {
+        let to = to.to_addr();
+        let (shared, name) = (Arc::clone(&self.net.shared), Arc::clone(&self.name));
+        async move {
+            let mut after = After::default();
+            let id = {
+                let now = shared.sim.now();
+                shared.lock().connect(&name, to?, now, &mut after)
+            };
+            after.run();
+            let mut stream = Stream::new(shared, id?, 0);
+            poll_fn(|cx| stream.poll_connect(cx)).await?;
+            Ok(stream)
+        }
     }
 }
 

@@ -831,7 +831,7 @@ impl World {
             let link = &self.links[conn.link];
             let (a, b) = &link.hosts;
             match link.partitioned {
-                true => format!("the link {a} <-> {b} is partitioned (heal it)"),
+                true => format!("the link {a} <-> {b}, which is partitioned (heal it)"),
                 false => format!("the link {a} <-> {b}"),
             }
         };
@@ -856,7 +856,7 @@ impl World {
                         Some(Arrival::Never) => "its next bytes never arrive (a latency or \
                             transmission time past what an Instant holds, or bandwidth 0)"
                             .to_owned(),
-                        _ => format!("{peer} sends nothing"),
+                        _ => format!("{peer} sends nothing over {}", link_of(conn)),
                     };
                     waits.push(format!("a read at {local} from {peer}: {why}"));
                 }
