@@ -1,6 +1,9 @@
 //! The conformance suite: every behaviour in `suite.rs`, on every backend
 //! enabled by the current features.
 
+#[cfg(feature = "hyper")]
+#[path = "../support/body.rs"]
+mod body;
 mod counting;
 #[cfg(feature = "hyper")]
 mod duplex;
@@ -87,6 +90,7 @@ macro_rules! conformance {
                 #[cfg(feature = "backon")] backon_retries_on_the_backend_clock,
                 #[cfg(feature = "hyper")] hyper_timer_keeps_the_contract,
                 #[cfg(feature = "hyper")] hyper_serves_and_times_out_on_the_backend_clock,
+                #[cfg(feature = "hyper")] hyper_http2_runs_on_the_backend_executor,
             );
             // Slow at scale: `cargo test --release --test conformance -- --ignored`.
             conformance!(@ignored $rt;
