@@ -493,3 +493,211 @@ proptest! {
         prop_assert_eq!(first, run(&Sim::seeded(seed)));
     }
 }
+
+// ===== tokio's I/O traits =====
+
+#[test]
+#[cfg(feature = "tokio")]
+fn tokio_io_traits_move_the_same_bytes() {
+    use std::pin::Pin;
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+    let sim = Sim::new();
+    let net = Net::new(&sim);
+    net.set_link("a", "b", Link::latency(ms(7)));
+    sim.block_on(async {
+        let (mut client, mut server) = pair(&net).await;
+        let start = sim.elapsed();
+        let n = std::future::poll_fn(|cx| Pin::new(&mut client).poll_write(cx, b"tokio"))
+            .await
+            .unwrap();
+        assert_eq!(n, 5);
+        std::future::poll_fn(|cx| Pin::new(&mut client).poll_shutdown(cx))
+            .await
+            .unwrap();
+        let mut storage = [0; 16];
+        let mut buf = ReadBuf::new(&mut storage);
+        std::future::poll_fn(|cx| Pin::new(&mut server).poll_read(cx, &mut buf))
+            .await
+            .unwrap();
+        assert_eq!((buf.filled(), sim.elapsed() - start), (&b"tokio"[..], ms(7)));
+        std::future::poll_fn(|cx| Pin::new(&mut server).poll_read(cx, &mut buf))
+            .await
+            .unwrap();
+        assert_eq!(buf.filled().len(), 5, "end of stream");
+    });
+}
+
+// ===== hyper end to end =====
+
+#[cfg(feature = "hyper")]
+#[path = "support/body.rs"]
+mod body;
+
+#[cfg(feature = "hyper")]
+mod hyper_e2e {
+    use std::convert::Infallible;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use hyper::body::Incoming;
+    use hyper::{Request, Response};
+    use stagger::interop::{HyperExecutor, HyperTimer};
+    use stagger::sim::net::Listener;
+
+    use super::*;
+
+    /// A network whose link a <-> b takes 20-80 ms.
+    fn jittered(sim: &Sim) -> Net {
+        let net = Net::new(sim);
+        let latency = Uniform::new(ms(20), ms(80)).unwrap();
+        net.set_link("a", "b", Link::latency_from(latency));
+        net
+    }
+
+    /// Serves HTTP/1 on every connection `listener` accepts, each response
+    /// after `delay`; counts the connections.
+    fn serve_http1(sim: &Sim, mut listener: Listener, delay: Duration) -> Arc<AtomicUsize> {
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (count, clock) = (Arc::clone(&accepted), sim.clone());
+        sim.spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let handler = clock.clone();
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let sleep = handler.sleep(delay);
+                    async move {
+                        sleep.await;
+                        Ok::<_, Infallible>(Response::new(format!("hello {}", req.uri().path())))
+                    }
+                });
+                let serving = hyper::server::conn::http1::Builder::new()
+                    .timer(HyperTimer::new(clock.clone()))
+                    .serve_connection(stream, service);
+                clock.spawn(serving).detach();
+            }
+        })
+        .detach();
+        accepted
+    }
+
+    #[test]
+    fn http1_keep_alive_reuses_one_connection() {
+        let sim = Sim::seeded(5);
+        let net = jittered(&sim);
+        let accepted = serve_http1(&sim, net.bind("b:80").unwrap(), Duration::ZERO);
+        sim.block_on(async {
+            let stream = net.host("a").connect("b:80").await.unwrap();
+            let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, String>(stream)
+                .await
+                .unwrap();
+            sim.spawn(conn).detach();
+            for i in 0..3 {
+                let start = sim.elapsed();
+                let request = Request::get(format!("/{i}")).body(String::new()).unwrap();
+                let response = sender.send_request(request).await.unwrap();
+                assert_eq!(body::text(response.into_body()).await, format!("hello /{i}"));
+                let took = sim.elapsed() - start;
+                assert!(took >= ms(40) && took <= ms(160), "{took:?}");
+            }
+        });
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        assert_eq!(net.connections(), 1);
+    }
+
+    #[test]
+    fn http2_multiplexes_over_a_jittered_link() {
+        let sim = Sim::seeded(6);
+        let net = jittered(&sim);
+        let mut listener = net.bind("b:443").unwrap();
+        let server_sim = sim.clone();
+        sim.spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let clock = server_sim.clone();
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let sleep = clock.sleep(ms(100));
+                async move {
+                    sleep.await;
+                    Ok::<_, Infallible>(Response::new(format!("h2 {}", req.uri().path())))
+                }
+            });
+            hyper::server::conn::http2::Builder::new(HyperExecutor::new(server_sim.clone()))
+                .timer(HyperTimer::new(server_sim.clone()))
+                .serve_connection(stream, service)
+                .await
+        })
+        .detach();
+        sim.block_on(async {
+            let stream = net.host("a").connect("b:443").await.unwrap();
+            let (sender, conn) =
+                hyper::client::conn::http2::Builder::new(HyperExecutor::new(sim.clone()))
+                    .timer(HyperTimer::new(sim.clone()))
+                    .handshake::<_, String>(stream)
+                    .await
+                    .unwrap();
+            sim.spawn(conn).detach();
+            let start = sim.elapsed();
+            let requests = (0..20).map(|i| {
+                let mut sender = sender.clone();
+                async move {
+                    let request = Request::get(format!("http://b/{i}"))
+                        .body(String::new())
+                        .unwrap();
+                    let response = sender.send_request(request).await.unwrap();
+                    assert_eq!(body::text(response.into_body()).await, format!("h2 /{i}"));
+                }
+            });
+            futures::future::join_all(requests).await;
+            // Concurrent on one connection: about one round trip plus the
+            // handler's 100 ms, not twenty.
+            let took = sim.elapsed() - start;
+            assert!(took >= ms(140) && took < ms(600), "{took:?}");
+        });
+        assert_eq!(net.connections(), 1);
+    }
+
+    #[test]
+    fn a_request_timeout_fires_at_exactly_its_virtual_deadline() {
+        let sim = Sim::seeded(7);
+        let net = jittered(&sim);
+        serve_http1(&sim, net.bind("b:80").unwrap(), Duration::from_secs(5));
+        sim.block_on(async {
+            let stream = net.host("a").connect("b:80").await.unwrap();
+            let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, String>(stream)
+                .await
+                .unwrap();
+            sim.spawn(conn).detach();
+            let start = sim.elapsed();
+            let request = Request::get("/slow").body(String::new()).unwrap();
+            let outcome = stagger::timeout(&sim, ms(1_000), sender.send_request(request)).await;
+            assert!(outcome.is_err(), "the server takes 5 s");
+            assert_eq!(sim.elapsed() - start, ms(1_000));
+        });
+    }
+
+    #[test]
+    fn hyper_header_read_timeout_over_the_network() {
+        let sim = Sim::seeded(8);
+        let net = jittered(&sim);
+        let mut listener = net.bind("b:80").unwrap();
+        let err = sim.block_on(async {
+            let mut client = net.host("a").connect("b:80").await.unwrap();
+            client
+                .write_all(b"GET / HTTP/1.1\r\nHost: b\r\n")
+                .await
+                .unwrap();
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = hyper::service::service_fn(|_: Request<Incoming>| async {
+                Ok::<_, Infallible>(Response::new(String::new()))
+            });
+            let start = sim.elapsed();
+            let served = hyper::server::conn::http1::Builder::new()
+                .timer(HyperTimer::new(sim.clone()))
+                .header_read_timeout(ms(500))
+                .serve_connection(stream, service)
+                .await;
+            assert_eq!(sim.elapsed() - start, ms(500));
+            served.unwrap_err()
+        });
+        assert!(err.is_timeout(), "{err}");
+    }
+}
