@@ -156,7 +156,10 @@ fn bind_twice_is_addr_in_use_until_dropped() {
     let ip: std::net::SocketAddr = "10.0.0.1:80".parse().unwrap();
     let by_ip = net.bind(ip).unwrap();
     assert_eq!(net.bind("b:80").unwrap_err().kind(), ErrorKind::AddrInUse);
-    assert_eq!(net.bind("10.0.0.1:80").unwrap_err().kind(), ErrorKind::AddrInUse);
+    assert_eq!(
+        net.bind("10.0.0.1:80").unwrap_err().kind(),
+        ErrorKind::AddrInUse
+    );
     drop((listener, by_ip));
     net.bind("b:80").unwrap();
     let any = net.bind("b:0").unwrap();
@@ -236,8 +239,14 @@ fn a_partition_holds_connects_and_a_read_on_it_is_a_named_deadlock() {
     let _listener = net.bind("b:80").unwrap();
     net.partition("a", "b");
     let message = panics(&sim, net.host("a").connect("b:80"));
-    assert!(message.contains("a connect from a:49152 to b:80"), "{message}");
-    assert!(message.contains("the link a <-> b, which is partitioned"), "{message}");
+    assert!(
+        message.contains("a connect from a:49152 to b:80"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the link a <-> b, which is partitioned"),
+        "{message}"
+    );
     assert!(message.contains("seed 11"), "{message}");
     net.heal("a", "b");
     let (_client, mut server) = sim.block_on(pair_on(&net, "b:81"));
@@ -372,7 +381,11 @@ fn dropping_anything_at_any_point_frees_the_connection() {
     sim.block_on(sim.sleep(ms(1)));
     assert_eq!(watch.connections(), 1);
     drop((sim, net));
-    assert_eq!(watch.connections(), 0, "the Sim's shutdown dropped both tasks");
+    assert_eq!(
+        watch.connections(),
+        0,
+        "the Sim's shutdown dropped both tasks"
+    );
 }
 
 async fn pair_on_listener(
@@ -409,14 +422,17 @@ fn transfer(
     let sent = Arc::new(Mutex::new(Vec::with_capacity(total)));
     let (mut client, mut server) = sim.block_on(pair(&net));
     let writer = sim.spawn({
-        let (sim, sent, data, sizes) = (sim.clone(), Arc::clone(&sent), data.clone(), sizes.to_vec());
+        let (sim, sent, data, sizes) =
+            (sim.clone(), Arc::clone(&sent), data.clone(), sizes.to_vec());
         async move {
             let mut at = 0;
             for size in sizes {
                 let mut chunk = &data[at..at + size];
                 while !chunk.is_empty() {
                     let n = client.write(chunk).await.unwrap();
-                    sent.lock().unwrap().extend(std::iter::repeat_n(sim.elapsed(), n));
+                    sent.lock()
+                        .unwrap()
+                        .extend(std::iter::repeat_n(sim.elapsed(), n));
                     chunk = &chunk[n..];
                 }
                 at += size;
@@ -520,7 +536,10 @@ fn tokio_io_traits_move_the_same_bytes() {
         std::future::poll_fn(|cx| Pin::new(&mut server).poll_read(cx, &mut buf))
             .await
             .unwrap();
-        assert_eq!((buf.filled(), sim.elapsed() - start), (&b"tokio"[..], ms(7)));
+        assert_eq!(
+            (buf.filled(), sim.elapsed() - start),
+            (&b"tokio"[..], ms(7))
+        );
         std::future::poll_fn(|cx| Pin::new(&mut server).poll_read(cx, &mut buf))
             .await
             .unwrap();
@@ -595,7 +614,10 @@ mod hyper_e2e {
                 let start = sim.elapsed();
                 let request = Request::get(format!("/{i}")).body(String::new()).unwrap();
                 let response = sender.send_request(request).await.unwrap();
-                assert_eq!(body::text(response.into_body()).await, format!("hello /{i}"));
+                assert_eq!(
+                    body::text(response.into_body()).await,
+                    format!("hello /{i}")
+                );
                 let took = sim.elapsed() - start;
                 assert!(took >= ms(40) && took <= ms(160), "{took:?}");
             }

@@ -208,25 +208,22 @@ pub fn hyper_http2_runs_on_the_backend_executor<R: Backend<Sleep: Sync> + Unpin>
             .timer(HyperTimer::new(rt.clone()))
             .serve_connection(server_io, service);
         let client = async {
-            let (sender, conn) = hyper::client::conn::http2::Builder::new(HyperExecutor::new(
-                rt.clone(),
-            ))
-            .timer(HyperTimer::new(rt.clone()))
-            .handshake::<_, String>(client_io)
-            .await
-            .unwrap();
+            let (sender, conn) =
+                hyper::client::conn::http2::Builder::new(HyperExecutor::new(rt.clone()))
+                    .timer(HyperTimer::new(rt.clone()))
+                    .handshake::<_, String>(client_io)
+                    .await
+                    .unwrap();
             let senders: Vec<_> = (0..10).map(|i| (i, sender.clone())).collect();
             drop(sender);
-            let requests = senders.into_iter().map(|(i, mut sender)| {
-                async move {
-                    let request = Request::get(format!("http://mem/{i}"))
-                        .body(String::new())
-                        .unwrap();
-                    let response = sender.send_request(request).await.unwrap();
-                    assert_eq!(response.status(), 200);
-                    let body = crate::body::text(response.into_body()).await;
-                    assert_eq!(body, format!("h2 /{i}"));
-                }
+            let requests = senders.into_iter().map(|(i, mut sender)| async move {
+                let request = Request::get(format!("http://mem/{i}"))
+                    .body(String::new())
+                    .unwrap();
+                let response = sender.send_request(request).await.unwrap();
+                assert_eq!(response.status(), 200);
+                let body = crate::body::text(response.into_body()).await;
+                assert_eq!(body, format!("h2 /{i}"));
             });
             let requests = futures::future::join_all(requests);
             let (_, conn) = futures::join!(requests, conn);

@@ -106,8 +106,8 @@ pub use self::addr::{Addr, ToAddr};
 pub use self::link::Link;
 pub use self::listener::Listener;
 pub use self::stream::Stream;
-pub(crate) use self::world::Shared;
 use self::world::After;
+pub(crate) use self::world::Shared;
 use super::{Inner, Sim};
 
 /// The buffer of each direction of a connection, by default: 64 KiB.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::Addr;
 use super::wait::Wait;
-use super::world::{After, Shared};
+use super::world::{After, ReadInto, Shared};
 
 /// One side of a connection on a [`Net`](super::Net): what one side writes
 /// the other reads, in order, each segment arriving after its link's
@@ -144,7 +144,11 @@ impl Stream {
             let polled = {
                 let mut world = self.shared.lock();
                 let now = self.shared.sim.now();
-                world.read(self.id, self.side, now, cx.waker(), max, put, &mut after)
+                let into = ReadInto {
+                    max,
+                    put: &mut *put,
+                };
+                world.read(self.id, self.side, now, cx.waker(), into, &mut after)
             };
             after.run();
             match polled {

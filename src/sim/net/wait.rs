@@ -17,7 +17,12 @@ pub(super) struct Wait(Option<SimSleep>);
 impl Wait {
     /// Sleeps until `at` (`None`: on nothing but a wake-up); whether `at`
     /// has been reached already.
-    pub(super) fn poll(&mut self, sim: &Arc<Inner>, at: Option<Instant>, cx: &mut Context<'_>) -> bool {
+    pub(super) fn poll(
+        &mut self,
+        sim: &Arc<Inner>,
+        at: Option<Instant>,
+        cx: &mut Context<'_>,
+    ) -> bool {
         let Some(at) = at else {
             self.0 = None;
             return false;

@@ -207,6 +207,12 @@ impl Pipe {
     }
 }
 
+/// Where a read puts the bytes: at most `max`, in one or two slices.
+pub(super) struct ReadInto<'a> {
+    pub(super) max: usize,
+    pub(super) put: &'a mut dyn FnMut(&[u8]),
+}
+
 // ===== connections, listeners, links =====
 
 /// A connection: side 0 connected, side 1 was accepted.
@@ -381,7 +387,9 @@ impl World {
             }
         }
         let latency = link.draw(&mut self.rng);
-        departure.checked_add(latency).map_or(Arrival::Never, Arrival::At)
+        departure
+            .checked_add(latency)
+            .map_or(Arrival::Never, Arrival::At)
     }
 
     // ----- listeners -----
@@ -557,7 +565,10 @@ impl World {
         waker: &Waker,
         after: &mut After,
     ) -> Result<io::Result<()>, Option<Instant>> {
-        let conn = self.conns.get_mut(id).expect("a connecting stream's connection");
+        let conn = self
+            .conns
+            .get_mut(id)
+            .expect("a connecting stream's connection");
         if conn.refused {
             after.clear(&mut conn.connecting);
             return Ok(Err(refused(&conn.addrs[1])));
@@ -585,10 +596,10 @@ impl World {
         side: usize,
         now: Instant,
         waker: &Waker,
-        max: usize,
-        put: &mut dyn FnMut(&[u8]),
+        into: ReadInto<'_>,
         after: &mut After,
     ) -> Result<io::Result<usize>, Option<Instant>> {
+        let ReadInto { max, put } = into;
         let conn = self.conns.get_mut(id).expect("a stream's connection");
         if conn.reset {
             return Ok(Err(io::ErrorKind::ConnectionReset.into()));
@@ -872,9 +883,10 @@ impl World {
         }
         for (_, listener) in self.listeners.iter() {
             if listener.waker.is_some() && !listener.closed {
-                let held = listener.backlog.iter().any(|&c| {
-                    self.conns.get(c).is_some_and(|c| c.syn == Arrival::Held)
-                });
+                let held = listener
+                    .backlog
+                    .iter()
+                    .any(|&c| self.conns.get(c).is_some_and(|c| c.syn == Arrival::Held));
                 let why = match held {
                     true => "connections are held by a partition",
                     false => "nothing connects",
