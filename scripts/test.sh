@@ -53,6 +53,7 @@ cargo run --locked -p stagger-tour --example tour --all-features -- --runtime sm
 cargo run --locked --no-default-features --example custom_backend
 cargo run --locked --no-default-features --example load -- --duration 60
 cargo run --locked --no-default-features --features backon --example retry
+cargo run --locked --no-default-features --features hyper,backon --example sim_service
 
 step "cargo doc --all-features (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --all-features --no-deps

@@ -21,7 +21,9 @@
 //! Use a real backend from [`rt`](crate::rt) when the waiting itself matters:
 //! talking to the outside world, measuring real scheduling latency, or
 //! running futures that need a specific runtime (tokio's I/O or timers, for
-//! example, do not work inside [`Sim::block_on`](Runtime::block_on)).
+//! example, do not work inside [`Sim::block_on`](Runtime::block_on)). For
+//! I/O between the parts of a simulated system, [`net`] is a network on the
+//! simulation's clock and seed.
 //!
 //! # The rules
 //!

@@ -43,6 +43,10 @@
 //!   never sent. If nothing else can move, `block_on` panics as on any
 //!   deadlock, and its message names what the network waits on: the
 //!   addresses, the link, whether it is partitioned.
+//! - **Any executor**: a network whose links have no latency (the default)
+//!   never needs its clock to move, so its streams also work as an
+//!   in-memory connection on any executor, not only inside the `Sim`'s
+//!   `block_on`.
 //! - **Lifetime**: the network lives while any handle does: a `Net`, a
 //!   [`Host`], a listener or a stream. Dropping any of them at any point
 //!   frees what it held; [`connections`](Net::connections) counts the
