@@ -139,29 +139,17 @@ impl Stream {
         max: usize,
         put: &mut dyn FnMut(&[u8]),
     ) -> Poll<io::Result<usize>> {
-        loop {
-            let mut after = After::default();
-            let polled = {
-                let mut world = self.shared.lock();
-                let now = self.shared.sim.now();
-                let into = ReadInto {
-                    max,
-                    put: &mut *put,
-                };
-                world.read(self.id, self.side, now, cx.waker(), into, &mut after)
-            };
-            after.run();
-            match polled {
-                Ok(result) => {
-                    self.wait.clear();
-                    return Poll::Ready(result);
-                }
-                Err(at) => {
-                    if !self.wait.poll(&self.shared.sim, at, cx) {
-                        return Poll::Pending;
-                    }
-                }
-            }
+        let mut after = After::default();
+        let polled = {
+            let mut world = self.shared.lock();
+            let now = self.shared.sim.now();
+            let into = ReadInto { max, put };
+            world.read(self.id, self.side, now, cx.waker(), into, &mut after)
+        };
+        after.run();
+        match polled {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
         }
     }
 

@@ -15,7 +15,9 @@
 //! [`After`] and handled once it is released (dropping a waker can drop a
 //! task, whose streams lock this state again).
 
-use core::task::Waker;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Waker};
 use core::time::Duration;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io;
@@ -25,7 +27,7 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 
 use super::{Addr, Link};
-use crate::sim::Inner;
+use crate::sim::{Inner, SimSleep};
 
 /// The first port handed to a connecting socket on each host.
 const EPHEMERAL: u16 = 49152;
@@ -39,8 +41,9 @@ pub(crate) struct Shared {
 impl Shared {
     pub(super) fn new(sim: Arc<Inner>, rng: StdRng) -> Self {
         Shared {
-            sim,
+            sim: Arc::clone(&sim),
             world: Mutex::new(World {
+                sim: Arc::clone(&sim),
                 rng,
                 buffer: super::DEFAULT_BUFFER,
                 default_link: Link::default(),
@@ -164,6 +167,11 @@ pub(super) struct Pipe {
     reader_gone: bool,
     pub(super) reader: Option<Waker>,
     pub(super) writer: Option<Waker>,
+    /// The waiting reader's timer, until the first segment in flight
+    /// arrives: armed by the reader, or by the writer of a segment the
+    /// reader waits for (which saves the reader a poll that would find
+    /// nothing yet).
+    timer: Option<SimSleep>,
 }
 
 impl Pipe {
@@ -195,6 +203,7 @@ impl Pipe {
 
     /// Forgets every byte: the connection was reset, or the reader closed.
     fn discard(&mut self) {
+        self.timer = None;
         self.bytes = VecDeque::new();
         self.marks = VecDeque::new();
         self.read = 0;
@@ -204,6 +213,46 @@ impl Pipe {
     /// The arrival the reader waits for next, if it is timed.
     fn next_arrival(&self) -> Option<Arrival> {
         self.marks.front().map(|mark| mark.at)
+    }
+
+    /// Sets the reader's timer to `at`, to wake `waker`; whether `at` has
+    /// been reached already.
+    fn arm(&mut self, sim: &Arc<Inner>, at: Instant, waker: &Waker) -> bool {
+        let timer = match &mut self.timer {
+            Some(timer) if timer.deadline() == Some(at) => timer,
+            slot => slot.insert(SimSleep::new(sim, Some(at))),
+        };
+        let ready = Pin::new(timer)
+            .poll(&mut Context::from_waker(waker))
+            .is_ready();
+        if ready {
+            self.timer = None;
+        }
+        ready
+    }
+
+    /// A segment was pushed: a reader waiting on an empty pipe is woken if
+    /// it has arrived, or given a timer for its arrival.
+    fn notify(&mut self, sim: &Arc<Inner>, now: Instant, after: &mut After) {
+        if self.marks.len() != 1 {
+            // The reader waits on an earlier segment already, if at all.
+            return;
+        }
+        let Some(reader) = self.reader.take() else {
+            return;
+        };
+        match self.marks[0].at {
+            Arrival::At(at) if at > now => {
+                if self.arm(sim, at, &reader) {
+                    after.wake(Some(reader));
+                } else {
+                    self.reader = Some(reader);
+                }
+            }
+            Arrival::At(_) => after.wake(Some(reader)),
+            // Held or lost: nothing to wake for yet.
+            Arrival::Held | Arrival::Never => self.reader = Some(reader),
+        }
     }
 }
 
@@ -321,6 +370,7 @@ fn pair(a: &Arc<str>, b: &Arc<str>) -> (Arc<str>, Arc<str>) {
 // ===== the world =====
 
 pub(super) struct World {
+    sim: Arc<Inner>,
     rng: StdRng,
     /// Bytes each direction of a connection holds, in flight and unread.
     pub(super) buffer: usize,
@@ -598,37 +648,50 @@ impl World {
         waker: &Waker,
         into: ReadInto<'_>,
         after: &mut After,
-    ) -> Result<io::Result<usize>, Option<Instant>> {
+    ) -> Option<io::Result<usize>> {
         let ReadInto { max, put } = into;
+        let sim = Arc::clone(&self.sim);
         let conn = self.conns.get_mut(id).expect("a stream's connection");
         if conn.reset {
-            return Ok(Err(io::ErrorKind::ConnectionReset.into()));
+            return Some(Err(io::ErrorKind::ConnectionReset.into()));
         }
         let pipe = &mut conn.pipes[1 - side];
-        pipe.deliver(now);
-        let available = usize::try_from(pipe.delivered - pipe.read).unwrap_or(usize::MAX);
-        let n = available.min(max);
-        if n > 0 {
-            let (front, back) = pipe.bytes.as_slices();
-            let first = n.min(front.len());
-            put(&front[..first]);
-            if first < n {
-                put(&back[..n - first]);
+        let mut now = now;
+        loop {
+            pipe.deliver(now);
+            let available = usize::try_from(pipe.delivered - pipe.read).unwrap_or(usize::MAX);
+            let n = available.min(max);
+            if n > 0 {
+                let (front, back) = pipe.bytes.as_slices();
+                let first = n.min(front.len());
+                put(&front[..first]);
+                if first < n {
+                    put(&back[..n - first]);
+                }
+                pipe.bytes.drain(..n);
+                pipe.read += n as u64;
+                after.clear(&mut pipe.reader);
+                after.wake(pipe.writer.take());
+                return Some(Ok(n));
             }
-            pipe.bytes.drain(..n);
-            pipe.read += n as u64;
-            after.clear(&mut pipe.reader);
-            after.wake(pipe.writer.take());
-            return Ok(Ok(n));
-        }
-        if pipe.fin_delivered || max == 0 {
-            after.clear(&mut pipe.reader);
-            return Ok(Ok(0));
-        }
-        after.register(&mut pipe.reader, waker);
-        match pipe.next_arrival() {
-            Some(Arrival::At(at)) => Err(Some(at)),
-            _ => Err(None),
+            if pipe.fin_delivered || max == 0 {
+                after.clear(&mut pipe.reader);
+                return Some(Ok(0));
+            }
+            after.register(&mut pipe.reader, waker);
+            match pipe.next_arrival() {
+                Some(Arrival::At(at)) => {
+                    if !pipe.arm(&sim, at, waker) {
+                        return None;
+                    }
+                    // Reached meanwhile: take it in.
+                    now = now.max(at);
+                }
+                _ => {
+                    pipe.timer = None;
+                    return None;
+                }
+            }
         }
     }
 
@@ -665,7 +728,7 @@ impl World {
         let at = self.arrival(link, dir, n, now);
         let pipe = &mut self.conns.get_mut(id).expect("the connection").pipes[side];
         pipe.push(&data[..n], at, false);
-        after.wake(pipe.reader.take());
+        pipe.notify(&self.sim, now, after);
         Some(Ok(n))
     }
 
@@ -680,7 +743,7 @@ impl World {
         let at = self.arrival(link, dir, 0, now);
         let pipe = &mut self.conns.get_mut(id).expect("the connection").pipes[side];
         pipe.push(&[], at, true);
-        after.wake(pipe.reader.take());
+        pipe.notify(&self.sim, now, after);
     }
 
     /// `side`'s handle of connection `id` is gone: its FIN goes out, what
