@@ -153,7 +153,7 @@ async fn hello(
 
 /// The whole run on `sim`: the server, six requests, the partition. The
 /// timeline: each request's attempts.
-fn run(sim: &Sim) -> Vec<(usize, Vec<Attempt>, Result<String, String>)> {
+pub fn run(sim: &Sim) -> Vec<(usize, Vec<Attempt>, Result<String, String>)> {
     let net = Net::new(sim);
     let ms = Duration::from_millis;
     net.set_link(

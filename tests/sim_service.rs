@@ -119,3 +119,32 @@ fn the_example_client_retries_against_a_real_server() {
         assert!(served.load(Ordering::SeqCst) >= 2);
     });
 }
+
+#[test]
+fn the_example_replays_its_timeline_from_a_seed() {
+    use stagger::sim::Sim;
+
+    let (from, to) = (Duration::from_millis(1_000), Duration::from_millis(2_500));
+    for seed in [1, 7, 42, 1234, u64::MAX] {
+        let wall = std::time::Instant::now();
+        let timeline = stagger::sim::assert_deterministic(seed, example::run);
+        assert!(
+            wall.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            wall.elapsed()
+        );
+        assert_eq!(example::run(&Sim::seeded(seed)), timeline, "seed {seed}");
+        let mut timed_out = 0;
+        for (i, attempts, outcome) in &timeline {
+            assert_eq!(outcome.as_deref(), Ok(&*format!("200 OK \"hello /{i}\"")));
+            for attempt in attempts {
+                // Wholly inside the partition: no answer can come back.
+                if attempt.start >= from && attempt.end <= to {
+                    assert_eq!(attempt.outcome, "timed out after 300ms", "seed {seed}");
+                    timed_out += 1;
+                }
+            }
+        }
+        assert!(timed_out > 0, "seed {seed}: the partition cost nothing");
+    }
+}
