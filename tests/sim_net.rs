@@ -259,6 +259,30 @@ fn a_partition_holds_connects_and_a_read_on_it_is_a_named_deadlock() {
     assert!(message.contains("partitioned"), "{message}");
 }
 
+#[test]
+fn a_connect_across_a_partition_completes_a_round_trip_after_the_heal() {
+    let sim = Sim::new();
+    let net = Net::new(&sim);
+    net.set_link("a", "b", Link::latency(ms(30)));
+    let mut listener = net.bind("b:80").unwrap();
+    net.partition("a", "b");
+    net.schedule(ms(2_000), |net| net.heal("a", "b"));
+    let accepted = sim.spawn({
+        let sim = sim.clone();
+        async move {
+            let accepted = listener.accept().await.map(drop);
+            (accepted.is_ok(), sim.elapsed())
+        }
+    });
+    sim.block_on(async {
+        let client = net.host("a").connect("b:80").await.unwrap();
+        assert_eq!(sim.elapsed(), ms(2_060), "SYN at 2.03 s, SYN-ACK at 2.06 s");
+        drop(client);
+        assert_eq!(accepted.await, (true, ms(2_030)));
+    });
+    assert_eq!(net.connections(), 0);
+}
+
 async fn pair_on(net: &Net, addr: &str) -> (Stream, Stream) {
     let mut listener = net.bind(addr).unwrap();
     let client = net.host("a").connect(addr).await.unwrap();
