@@ -421,6 +421,122 @@ async fn pair_on_listener(
     (client, server)
 }
 
+// ===== any sequence of operations and drops =====
+
+#[derive(Clone, Debug)]
+enum Op {
+    Connect,
+    Accept,
+    Write(usize, usize),
+    Read(usize),
+    Close(usize),
+    Drop(usize),
+    Partition,
+    Heal,
+    Reset,
+    CloseListener,
+    DropListener,
+    Bind,
+    Sleep(u64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => Just(Op::Connect),
+        3 => Just(Op::Accept),
+        4 => (0usize..8, 1usize..100_000).prop_map(|(s, n)| Op::Write(s, n)),
+        4 => (0usize..8).prop_map(Op::Read),
+        1 => (0usize..8).prop_map(Op::Close),
+        2 => (0usize..8).prop_map(Op::Drop),
+        1 => Just(Op::Partition),
+        1 => Just(Op::Heal),
+        1 => Just(Op::Reset),
+        1 => Just(Op::CloseListener),
+        1 => Just(Op::DropListener),
+        1 => Just(Op::Bind),
+        2 => (0u64..200).prop_map(Op::Sleep),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever happens, in whatever order, nothing panics or hangs, each
+    /// wait ends within its timeout, and once every handle is dropped no
+    /// connection is left.
+    #[test]
+    fn any_sequence_of_operations_and_drops_leaves_nothing(
+        seed: u64,
+        ops in prop::collection::vec(op(), 0..60),
+    ) {
+        let sim = Sim::seeded(seed);
+        let net = Net::new(&sim);
+        net.set_link("a", "b", Link::latency_from(Uniform::new(ms(1), ms(30)).unwrap()));
+        net.set_buffer(64 * 1024);
+        let mut listener = net.bind("b:80").ok();
+        let mut streams: Vec<Stream> = Vec::new();
+        let bound = ms(100);
+        sim.block_on(async {
+            for op in ops {
+                let pick = |i: usize, len: usize| (len > 0).then(|| i % len);
+                match op {
+                    Op::Connect => {
+                        if let Ok(Ok(stream)) =
+                            stagger::timeout(&sim, bound, net.host("a").connect("b:80")).await
+                        {
+                            streams.push(stream);
+                        }
+                    }
+                    Op::Accept => {
+                        if let Some(listener) = &mut listener {
+                            if let Ok(Ok((stream, _))) =
+                                stagger::timeout(&sim, bound, listener.accept()).await
+                            {
+                                streams.push(stream);
+                            }
+                        }
+                    }
+                    Op::Write(i, n) => {
+                        if let Some(i) = pick(i, streams.len()) {
+                            let data = vec![9u8; n];
+                            let _ = stagger::timeout(&sim, bound, streams[i].write_all(&data)).await;
+                        }
+                    }
+                    Op::Read(i) => {
+                        if let Some(i) = pick(i, streams.len()) {
+                            let mut buf = vec![0; 50_000];
+                            let _ = stagger::timeout(&sim, bound, streams[i].read(&mut buf)).await;
+                        }
+                    }
+                    Op::Close(i) => {
+                        if let Some(i) = pick(i, streams.len()) {
+                            let _ = streams[i].close().await;
+                        }
+                    }
+                    Op::Drop(i) => {
+                        if let Some(i) = pick(i, streams.len()) {
+                            drop(streams.swap_remove(i));
+                        }
+                    }
+                    Op::Partition => net.partition("a", "b"),
+                    Op::Heal => net.heal("b", "a"),
+                    Op::Reset => drop(net.reset("a", "b")),
+                    Op::CloseListener => drop(net.close("b:80")),
+                    Op::DropListener => listener = None,
+                    Op::Bind => {
+                        if listener.is_none() {
+                            listener = net.bind("b:80").ok();
+                        }
+                    }
+                    Op::Sleep(n) => sim.sleep(ms(n)).await,
+                }
+            }
+        });
+        drop((streams, listener));
+        prop_assert_eq!(net.connections(), 0);
+    }
+}
+
 // ===== properties over seeds =====
 
 /// Sends `sizes` chunks through a link of latency uniform in
