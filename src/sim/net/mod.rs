@@ -50,8 +50,9 @@
 //! - **Lifetime**: the network lives while any handle does: a `Net`, a
 //!   [`Host`], a listener or a stream. Dropping any of them at any point
 //!   frees what it held; [`connections`](Net::connections) counts the
-//!   connections still open. A network holds its `Sim` weakly: dropping
-//!   the last `Sim` shuts the simulation down as usual.
+//!   connections still open. A network does not keep its simulation
+//!   going: dropping the last `Sim` shuts it down as usual, dropping its
+//!   tasks and the streams they hold.
 //!
 //! # Examples
 //!

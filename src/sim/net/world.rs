@@ -3,17 +3,23 @@
 //! (`listener.rs`, `stream.rs`) are thin handles onto it, as turmoil's are
 //! onto its `World`.
 //!
-//! Nothing here runs a task or a timer. A segment is written into its
-//! connection's pipe with the instant it arrives (drawn when it is sent);
-//! a reader takes what has arrived by the clock's current time, and sleeps
-//! on a `Sim` timer until the next arrival. The simulation's clock, its
-//! deadlock detection and its determinism therefore apply unchanged: a read
-//! waits on a timer while bytes are in flight, and on nothing at all while
-//! they are held by a partition.
+//! Nothing here runs a task. A segment is written into its connection's
+//! pipe with the instant it arrives (drawn when it is sent); a reader takes
+//! what has arrived by the clock's current time, and waits on a `Sim` timer
+//! (a `SimSleep` kept in the pipe) until the next arrival: armed by the
+//! reader, or by the writer of the segment a waiting reader needs, with the
+//! reader's waker, which spares the reader a poll that would find nothing.
+//! The simulation's clock, its deadlock detection and its determinism
+//! therefore apply unchanged: a read waits on a timer while bytes are in
+//! flight, and on nothing at all while they are held by a partition.
 //!
 //! No waker is woken or dropped under the lock: they are collected in an
 //! [`After`] and handled once it is released (dropping a waker can drop a
-//! task, whose streams lock this state again).
+//! task, whose streams lock this state again). The pipes' timers are polled
+//! and dropped under it, which takes the `Sim`'s own lock inside this one
+//! (never the other way round: a deadlock report reads the networks after
+//! releasing the `Sim`'s lock); the wakers the `Sim` lets go of then never
+//! own a task's future, which the `Sim` holds until the task ends.
 
 use core::future::Future;
 use core::pin::Pin;
