@@ -305,8 +305,9 @@
 //!   The same seed replays the network (`the_same_seed_gives_the_same_trace`).
 //!   hyper runs over it end to end, HTTP/1 with keep-alive and HTTP/2, its
 //!   timeouts at exact virtual deadlines (`hyper_e2e::*`); with no latency its
-//!   streams work on any executor, where the hyper conformance tests use
-//!   them (`hyper_http2_runs_on_the_backend_executor`).
+//!   streams work on any executor (`net_streams_without_latency_work_on_the_backend`),
+//!   where the hyper conformance tests use them
+//!   (`hyper_http2_runs_on_the_backend_executor`).
 //! - **Distributions**: the [`jitter`] strategies draw what their formulas
 //!   say, checked on their means and shares over 100 000 seeded draws, not
 //!   only on their bounds (`src/jitter.rs`).

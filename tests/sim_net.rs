@@ -283,6 +283,19 @@ fn a_connect_across_a_partition_completes_a_round_trip_after_the_heal() {
     assert_eq!(net.connections(), 0);
 }
 
+#[test]
+fn an_accept_with_nothing_connecting_is_a_named_deadlock() {
+    let sim = Sim::seeded(12);
+    let net = Net::new(&sim);
+    let mut listener = net.bind("b:80").unwrap();
+    let message = panics(&sim, listener.accept());
+    assert!(
+        message.contains("an accept on b:80: nothing connects"),
+        "{message}"
+    );
+    assert!(message.contains("seed 12"), "{message}");
+}
+
 async fn pair_on(net: &Net, addr: &str) -> (Stream, Stream) {
     let mut listener = net.bind(addr).unwrap();
     let client = net.host("a").connect(addr).await.unwrap();

@@ -9,6 +9,7 @@ mod counting;
 mod duplex;
 #[cfg(any(feature = "backon", feature = "hyper"))]
 mod interop;
+mod net;
 mod schedule;
 mod staggered;
 mod suite;
@@ -86,6 +87,9 @@ macro_rules! conformance {
                 run_panic_cancels_the_rest,
                 run_returns_to_its_poller_under_an_endless_flood,
             );
+            conformance!(@net $rt;
+                net_streams_without_latency_work_on_the_backend,
+            );
             conformance!(@interop $rt;
                 #[cfg(feature = "backon")] backon_retries_on_the_backend_clock,
                 #[cfg(feature = "hyper")] hyper_timer_keeps_the_contract,
@@ -115,6 +119,12 @@ macro_rules! conformance {
         #[test]
         fn $test() {
             super::schedule::$test(&$rt);
+        }
+    )*};
+    (@net $rt:expr; $($test:ident,)*) => {$(
+        #[test]
+        fn $test() {
+            super::net::$test(&$rt);
         }
     )*};
     (@interop $rt:expr; $(#[$cfg:meta] $test:ident,)*) => {$(
