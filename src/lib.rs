@@ -158,6 +158,12 @@
 //! assert!(equal.iter().all(|&d| d >= max / 2));
 //! ```
 //!
+//! Whole services test the same way: [`sim::net`] is a network on the
+//! `Sim`'s clock and seed, with connections whose latency is drawn per
+//! segment, partitions, resets and refused connects; its streams are
+//! futures-io (and, with the features, tokio and hyper) I/O, so a hyper
+//! client and server run on it unchanged (`examples/sim_service.rs`).
+//!
 //! To act on each waiter of the exercise as it finishes, like Python's
 //! `asyncio.as_completed`, use the [`as_completed`] stream: it is
 //! [`staggered`] with no work.
@@ -259,7 +265,11 @@
 //!   [`rt::SmolExecutor`], on an executor of yours.
 //! - `backon`: [`interop::BackonSleeper`], backon's retries on any
 //!   [`Sleeper`].
-//! - `hyper`: [`interop::HyperTimer`], hyper's timer on any [`Sleeper`].
+//! - `hyper`: [`interop::HyperTimer`], hyper's timer on any [`Sleeper`];
+//!   [`interop::HyperExecutor`], hyper's executor on any [`Spawn`]; hyper's
+//!   `rt::Read` and `rt::Write` on [`sim::net::Stream`].
+//! - `tokio` also puts tokio's `AsyncRead` and `AsyncWrite` on
+//!   [`sim::net::Stream`].
 //!
 //! [`Sim`](sim::Sim) needs no feature. With no feature at all, the generic
 //! core ([`Sleeper`], [`Spawn`], [`Runtime`], the combinators and `Sim`)
@@ -444,6 +454,28 @@
 //!   deadline (a coarse or frozen `now()`) costs one timer a tick, never a
 //!   spin, for [`schedule::ticks`] and [`schedule::run`]
 //!   (`ticks_trust_a_timer_that_fired`, `run_trusts_a_timer_that_fired`).
+//! - **Network** ([`sim::net`], on Sim): what is written is read byte for
+//!   byte and in order, each byte no earlier than its send plus its link's
+//!   least latency, for any write sizes and latency distribution
+//!   (`what_is_written_is_read_in_order_no_earlier_than_its_latency` in
+//!   `tests/sim_net.rs`); a constant latency, a bandwidth and a connect's
+//!   round trip are exact (`bytes_arrive_exactly_one_latency_later`,
+//!   `bandwidth_adds_transmission_time`). A partition holds traffic until
+//!   it heals (`partitions_hold_traffic_until_healed`), and a read waiting
+//!   on it with nothing else to run is a deadlock naming the link, the
+//!   addresses and the seed
+//!   (`a_partition_holds_connects_and_a_read_on_it_is_a_named_deadlock`).
+//!   Resets fail both sides, connects to nothing are refused at once,
+//!   binding twice is `AddrInUse`, writes to a closed peer `BrokenPipe`; a
+//!   latency of `Duration::MAX` or a bandwidth of 0 never delivers, and
+//!   says so. Dropping any handle at any point, or the `Sim`, leaves no
+//!   connection behind (`dropping_anything_at_any_point_frees_the_connection`).
+//!   The same seed replays the network (`the_same_seed_gives_the_same_trace`).
+//!   hyper runs over it end to end, HTTP/1 with keep-alive and HTTP/2, its
+//!   timeouts at exact virtual deadlines (`hyper_e2e::*`); with no latency its
+//!   streams work on any executor (`net_streams_without_latency_work_on_the_backend`),
+//!   where the hyper conformance tests use them
+//!   (`hyper_http2_runs_on_the_backend_executor`).
 //! - **Distributions**: the [`jitter`] strategies draw what their formulas
 //!   say, checked on their means and shares over 100 000 seeded draws, not
 //!   only on their bounds, and never outside their exact bounds

@@ -1160,9 +1160,8 @@ fn hyper_header_read_timeout_fires_in_virtual_time() {
         Ok::<_, std::convert::Infallible>(hyper::Response::new(String::new()))
     });
     let err = sim.block_on(async {
-        let (mut client, server) = duplex::duplex();
-        client
-            .write_all(b"GET / HTTP/1.1\r\nHost: mem\r\n")
+        let (mut client, server) = duplex::duplex().await;
+        futures::AsyncWriteExt::write_all(&mut client, b"GET / HTTP/1.1\r\nHost: mem\r\n")
             .await
             .unwrap();
         hyper::server::conn::http1::Builder::new()

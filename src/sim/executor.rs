@@ -531,6 +531,11 @@ fn move_clock(sim: &Inner, mut state: MutexGuard<'_, State>, fired: &mut Vec<Wak
         };
         drop(state);
         drop(garbage);
+        let network = super::net::waits(sim);
+        let cause = match network.is_empty() {
+            true => cause,
+            false => format!("it waits on the network: {network}"),
+        };
         report::seed_named();
         panic!(
             "{DEADLOCK} ({cause}); virtual time elapsed: {elapsed:?}, spawned tasks pending: \

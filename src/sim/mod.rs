@@ -21,7 +21,9 @@
 //! Use a real backend from [`rt`](crate::rt) when the waiting itself matters:
 //! talking to the outside world, measuring real scheduling latency, or
 //! running futures that need a specific runtime (tokio's I/O or timers, for
-//! example, do not work inside [`Sim::block_on`](Runtime::block_on)).
+//! example, do not work inside [`Sim::block_on`](Runtime::block_on)). For
+//! I/O between the parts of a simulated system, [`net`] is a network on the
+//! simulation's clock and seed.
 //!
 //! # The rules
 //!
@@ -179,6 +181,7 @@ mod builder;
 mod check;
 mod control;
 mod executor;
+pub mod net;
 mod report;
 mod sleep;
 mod timers;
@@ -304,6 +307,8 @@ struct Inner {
     idlers: AtomicUsize,
     /// Set while a `block_on` drives the simulation.
     running: AtomicBool,
+    /// The networks on this simulation ([`net`]), for deadlock messages.
+    nets: Mutex<Vec<std::sync::Weak<net::Shared>>>,
     state: Mutex<State>,
 }
 
@@ -442,6 +447,7 @@ impl Sim {
             next_seq: AtomicU64::new(0),
             idlers: AtomicUsize::new(0),
             running: AtomicBool::new(false),
+            nets: Mutex::default(),
             state: Mutex::new(State {
                 now: base,
                 timers: Timers::new(base),

@@ -148,7 +148,7 @@ pub fn hyper_serves_and_times_out_on_the_backend_clock<R: Runtime<Sleep: Sync>>(
     };
     rt.block_on(async {
         // An exchange.
-        let (client_io, server_io) = duplex();
+        let (client_io, server_io) = duplex().await;
         let serving = server().serve_connection(server_io, service);
         let client = async {
             let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, String>(client_io)
@@ -174,9 +174,8 @@ pub fn hyper_serves_and_times_out_on_the_backend_clock<R: Runtime<Sleep: Sync>>(
 
         // A client that sends half a header: the server's header read
         // times out after 50 ms on the backend's clock.
-        let (mut client_io, server_io) = duplex();
-        client_io
-            .write_all(b"GET / HTTP/1.1\r\nHost: mem\r\n")
+        let (mut client_io, server_io) = duplex().await;
+        futures::AsyncWriteExt::write_all(&mut client_io, b"GET / HTTP/1.1\r\nHost: mem\r\n")
             .await
             .unwrap();
         let start = rt.now();
@@ -188,5 +187,50 @@ pub fn hyper_serves_and_times_out_on_the_backend_clock<R: Runtime<Sleep: Sync>>(
             took >= Duration::from_millis(50) && took < Duration::from_millis(50) + SLACK,
             "{took:?}"
         );
+    });
+}
+
+#[cfg(feature = "hyper")]
+pub fn hyper_http2_runs_on_the_backend_executor<R: Runtime<Sleep: Sync> + Unpin>(rt: &R) {
+    use std::convert::Infallible;
+
+    use hyper::body::Incoming;
+    use hyper::{Request, Response};
+    use stagger::interop::{HyperExecutor, HyperTimer};
+
+    use crate::duplex::duplex;
+
+    let service = hyper::service::service_fn(|req: Request<Incoming>| async move {
+        Ok::<_, Infallible>(Response::new(format!("h2 {}", req.uri().path())))
+    });
+    rt.block_on(async {
+        let (client_io, server_io) = duplex().await;
+        let serving = hyper::server::conn::http2::Builder::new(HyperExecutor::new(rt.clone()))
+            .timer(HyperTimer::new(rt.clone()))
+            .serve_connection(server_io, service);
+        let client = async {
+            let (sender, conn) =
+                hyper::client::conn::http2::Builder::new(HyperExecutor::new(rt.clone()))
+                    .timer(HyperTimer::new(rt.clone()))
+                    .handshake::<_, String>(client_io)
+                    .await
+                    .unwrap();
+            let senders: Vec<_> = (0..10).map(|i| (i, sender.clone())).collect();
+            drop(sender);
+            let requests = senders.into_iter().map(|(i, mut sender)| async move {
+                let request = Request::get(format!("http://mem/{i}"))
+                    .body(String::new())
+                    .unwrap();
+                let response = sender.send_request(request).await.unwrap();
+                assert_eq!(response.status(), 200);
+                let body = crate::body::text(response.into_body()).await;
+                assert_eq!(body, format!("h2 /{i}"));
+            });
+            let requests = futures::future::join_all(requests);
+            let (_, conn) = futures::join!(requests, conn);
+            conn.unwrap();
+        };
+        let (served, ()) = futures::join!(serving, client);
+        served.unwrap();
     });
 }

@@ -1,11 +1,15 @@
 //! The conformance suite: every behaviour in `suite.rs`, on every backend
 //! enabled by the current features.
 
+#[cfg(feature = "hyper")]
+#[path = "../support/body.rs"]
+mod body;
 mod counting;
 #[cfg(feature = "hyper")]
 mod duplex;
 #[cfg(any(feature = "backon", feature = "hyper"))]
 mod interop;
+mod net;
 mod schedule;
 mod staggered;
 mod suite;
@@ -93,10 +97,14 @@ macro_rules! conformance {
                 run_returns_to_its_poller_under_an_endless_flood,
                 run_service_excludes_queueing,
             );
+            conformance!(@net $rt;
+                net_streams_without_latency_work_on_the_backend,
+            );
             conformance!(@interop $rt;
                 #[cfg(feature = "backon")] backon_retries_on_the_backend_clock,
                 #[cfg(feature = "hyper")] hyper_timer_keeps_the_contract,
                 #[cfg(feature = "hyper")] hyper_serves_and_times_out_on_the_backend_clock,
+                #[cfg(feature = "hyper")] hyper_http2_runs_on_the_backend_executor,
             );
             // Slow at scale: `cargo test --release --test conformance -- --ignored`.
             conformance!(@ignored $rt;
@@ -121,6 +129,12 @@ macro_rules! conformance {
         #[test]
         fn $test() {
             super::schedule::$test(&$rt);
+        }
+    )*};
+    (@net $rt:expr; $($test:ident,)*) => {$(
+        #[test]
+        fn $test() {
+            super::net::$test(&$rt);
         }
     )*};
     (@interop $rt:expr; $(#[$cfg:meta] $test:ident,)*) => {$(
