@@ -225,7 +225,9 @@ pub fn spawned_work_runs_without_the_stream_being_polled<R: Runtime>(rt: &R) {
             0..10,
             Duration::ZERO,
             move |_| {
-                let (sleep, count) = (sleeper.sleep(Duration::from_millis(5)), Arc::clone(&count));
+                // Long enough that no task finishes within the first poll,
+                // however slowly a loaded thread pool makes it return.
+                let (sleep, count) = (sleeper.sleep(Duration::from_millis(50)), Arc::clone(&count));
                 async move {
                     sleep.await;
                     count.fetch_add(1, Ordering::SeqCst);
@@ -234,7 +236,7 @@ pub fn spawned_work_runs_without_the_stream_being_polled<R: Runtime>(rt: &R) {
         );
         let got = rt.block_on(async {
             assert!(futures::poll!(stream.next()).is_pending());
-            rt.sleep(Duration::from_millis(100)).await;
+            rt.sleep(Duration::from_millis(250)).await;
             ran.load(Ordering::SeqCst)
         });
         match how {
