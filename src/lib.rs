@@ -225,7 +225,15 @@
 //!   thread at most) can still complete, as with tokio's `abort`
 //!   (`dropped_task_wait_n_starts_no_new_poll`). Dropping a [`JoinHandle`]
 //!   cancels its task, [`JoinHandle::detach`] opts out
-//!   (`dropped_handle_cancels_task`, `detached_task_completes`). On
+//!   (`dropped_handle_cancels_task`, `detached_task_completes`).
+//!   [`JoinHandle::abort`] cancels a task that can then be awaited, as
+//!   tokio's: [`try_join`](JoinHandle::try_join) returns only once the
+//!   task's future has been dropped — after a poll in progress on another
+//!   thread, without a poll for a task not polled yet — with a cancelled
+//!   [`JoinError`], the output of a task that finished first, or the panic
+//!   of the future's destructor (`aborted_task_is_gone_once_awaited`,
+//!   `abort_waits_for_a_poll_in_progress`,
+//!   `aborted_task_with_panicking_drop_reports_it`). On
 //!   [`Sim`](sim::Sim), a task cancelled while no `block_on` runs is
 //!   dropped at once, even one holding the last clones of its own `Sim`
 //!   (`tests/sim.rs`).
