@@ -318,6 +318,9 @@ mod engine;
 mod group;
 pub mod interop;
 pub mod jitter;
+mod loom;
+#[cfg(all(test, loom))]
+mod loom_models;
 mod measure;
 pub mod rt;
 pub mod schedule;

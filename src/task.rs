@@ -15,9 +15,12 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker, ready};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
 
 use pin_project_lite::pin_project;
+
+use crate::loom::sync::{Arc, Mutex, MutexGuard};
+use crate::loom::thread_local;
 
 /// Creates the task a runtime runs and the handle that observes it.
 pub(crate) fn pair<F: Future>(future: F) -> (Task<F>, JoinHandle<F::Output>) {
@@ -656,7 +659,7 @@ impl fmt::Debug for JoinError {
 
 impl std::error::Error for JoinError {}
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
