@@ -252,6 +252,14 @@
 //!   task's future may panic: nobody is left to hear of it, so the panic is
 //!   discarded and the runtime runs on (`cancelled_task_with_panicking_drop`,
 //!   `dropped_task_wait_n_with_panicking_drop`).
+//! - **Concurrency core**: what the handles and the spawned fan-outs share
+//!   across threads (`src/task.rs`, `src/group.rs`) is also checked by loom
+//!   in every interleaving of its races, up to a preemption bound: detach,
+//!   drop and abort against completion and wakes, panics in poll and in
+//!   drop, a group dropped while members finish, its batched running-count
+//!   reservation: no lost wake-up, no future or output dropped twice or
+//!   never (`src/loom_models/`; run by `scripts/test.sh` under
+//!   `--cfg loom`).
 //! - **Clocks**: [`measure_time`] reads the backend's clock — virtual on Sim,
 //!   where `total == longest` exactly (`tests/properties.rs`), and tokio's
 //!   paused clock under `start_paused`, where the total is the longest delay

@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use ::loom::future::block_on;
 
-use super::{DROP_PANIC, Drops, POLL_PANIC, PanicInPoll, Threads, model, panic_message};
+use super::{Drops, Gate, POLL_PANIC, PanicInPoll, Threads, model, panic_message};
 use crate::group::{Group, Mode};
 
 /// Polls `group` until it has no member left to wait for; returns the
@@ -33,7 +33,7 @@ fn drain<T>(group: &mut Group<T, ()>) -> Vec<T> {
 /// finds no waker to wake): loom reports the deadlock.
 #[test]
 fn loom_member_finishes_vs_group_dropped() {
-    model(2, || {
+    model(5, || {
         let drops = Drops::default();
         let threads = Threads::default();
         let mut group = Group::new(2, Mode::Stream);
@@ -62,12 +62,14 @@ fn loom_member_finishes_vs_group_dropped() {
 /// finished, whichever spawn, finish and hand-back come first.
 ///
 /// Checked against: the spawner's batch reservation written as a load and a
-/// store ("only the spawner raises the count") instead of an atomic add: a
-/// member's decrement between the two is lost, the count never reaches zero
-/// and loom reports the owner parked for ever.
+/// store ("only the spawner raises the count") instead of an atomic add,
+/// racing the members' decrements: loom finds the owner told that the group
+/// is done with one member of three finished. And the hand-back made after
+/// the owner's check of the count (it registers, gives back, and the count
+/// it brings to zero wakes nobody): loom reports the owner parked for ever.
 #[test]
 fn loom_reservation_hand_back() {
-    model(2, || {
+    model(3, || {
         let drops = Drops::default();
         let threads = Threads::default();
         let mut group = Group::new(3, Mode::Count);
@@ -87,10 +89,10 @@ fn loom_reservation_hand_back() {
 ///
 /// Checked against: a panic that does not cancel the other members (only
 /// recorded for the owner): the pending member is never woken, and loom
-/// reports its thread parked for ever.
+/// reports the deadlock.
 #[test]
 fn loom_panic_in_poll_cancels_the_rest() {
-    model(2, || {
+    model(4, || {
         let drops = Drops::default();
         let threads = Threads::default();
         let mut group = Group::new(2, Mode::Stream);
@@ -112,27 +114,33 @@ fn loom_panic_in_poll_cancels_the_rest() {
     });
 }
 
-/// The group is dropped while a member polls on its thread, and the
-/// member's future panics in its destructor when the cancellation drops it:
-/// the panic must stay inside the member (its thread, the runtime's, ends
-/// normally), whichever of the drop and the poll comes first.
+/// The group is dropped (cancel) while another thread wakes a member whose
+/// future stays pending after that wake, and whose destructor panics when
+/// the cancellation drops it: the cancellation must not be lost to the
+/// other wake, and the panic must stay inside the member (its thread, the
+/// runtime's, ends normally), however the three interleave.
 ///
 /// Checked against: a cancelled member dropping its future without catching
-/// the destructor's panic: loom reports the member's thread panicking.
+/// the destructor's panic: loom reports the panic escaping from the
+/// member's thread.
 #[test]
-fn loom_panic_in_drop_of_a_cancelled_member() {
-    model(3, || {
+fn loom_cancel_vs_wake_with_a_panic_in_drop() {
+    model(4, || {
         let drops = Drops::default();
         let threads = Threads::default();
+        let gate = Gate::new();
         let mut group = Group::new(1, Mode::Stream);
         let guard = drops.guard(true);
+        let wait = gate.wait();
         group.spawn(&threads, async move {
             let _guard = guard;
+            wait.await;
             pending::<()>().await;
         });
+        let opener = ::loom::thread::spawn(move || gate.open());
         drop(group);
+        opener.join().unwrap();
         threads.join();
         assert_eq!(drops.count(), 1);
-        let _ = DROP_PANIC;
     });
 }

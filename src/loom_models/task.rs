@@ -26,10 +26,10 @@ where
 ///
 /// Checked against: `detach` written as "drop the handle, then mark the slot
 /// detached" (the drop marks it cancelled and wakes the task first, a
-/// check-then-act race): loom finds the task cancelled before the mark.
+/// check-then-act race): loom finds the detached task cancelled.
 #[test]
 fn loom_detach_vs_completion() {
-    model(3, || {
+    model(5, || {
         let drops = Drops::default();
         let finished = std::sync::Arc::new(AtomicBool::new(false));
         let gate = Gate::new();
@@ -62,7 +62,7 @@ fn loom_detach_vs_completion() {
 /// loom reports the deadlock.
 #[test]
 fn loom_cancel_vs_wake() {
-    model(3, || {
+    model(5, || {
         let drops = Drops::default();
         let gate = Gate::new();
         let guard = drops.guard(false);
@@ -86,13 +86,13 @@ fn loom_cancel_vs_wake() {
 /// a cancelled error otherwise; across the executions, both outcomes occur.
 ///
 /// Checked against: the aborted task completing its handle before dropping
-/// its future (the handle wakes while the future lives: loom finds the
-/// await returning with the drop count at 0).
+/// its future: loom finds the await returning while the future lives (drop
+/// count 0).
 #[test]
 fn loom_abort_vs_completion() {
     let outcomes = std::sync::Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
     let seen = outcomes.clone();
-    model(3, move || {
+    model(4, move || {
         let drops = Drops::default();
         let gate = Gate::new();
         let guard = drops.guard(false);
@@ -131,12 +131,13 @@ fn loom_abort_vs_completion() {
 /// resolves to the panic whichever comes first, the await or the panic, and
 /// the future is dropped once.
 ///
-/// Checked against: the panic's payload published before the future is
-/// dropped, by a `poll_task` that completes first and drops after (loom
-/// finds the await returning with the drop count at 0).
+/// Checked against: `poll_task` handing back the panic without dropping
+/// the future, left to the task's destructor: loom finds the handle
+/// resolving to a cancellation instead of the panic (the late drop
+/// overwrote it).
 #[test]
 fn loom_panic_in_poll() {
-    model(3, || {
+    model(5, || {
         let drops = Drops::default();
         let guard = drops.guard(false);
         let (handle, task) = spawn(async move {
@@ -160,11 +161,11 @@ fn loom_panic_in_poll() {
 /// task reports it to its handle.
 ///
 /// Checked against: the cancelled task dropping its future without
-/// catching the destructor's panic: loom reports the task's thread
-/// panicking.
+/// catching the destructor's panic: loom reports the panic escaping from
+/// the task's thread.
 #[test]
 fn loom_panic_in_drop() {
-    model(3, || {
+    model(5, || {
         let drops = Drops::default();
         let gate = Gate::new();
         let guard = drops.guard(true);
@@ -181,7 +182,7 @@ fn loom_panic_in_drop() {
             .expect("a destructor's panic escaped into the runtime");
         assert_eq!(drops.count(), 1);
     });
-    model(3, || {
+    model(5, || {
         let drops = Drops::default();
         let guard = drops.guard(true);
         let (handle, task) = spawn(async move {
