@@ -321,9 +321,10 @@ impl<F: Future> Future for Task<F> {
 /// # Panics
 ///
 /// Awaiting the handle panics if the task panicked (the original payload is
-/// resumed) or was cancelled before it finished: [aborted](JoinHandle::abort),
-/// or dropped by its runtime, for example because the runtime shut down. Polling it again after it returned
-/// `Ready` panics too.
+/// resumed) or was cancelled before it finished:
+/// [aborted](JoinHandle::abort), or dropped by its runtime, for example
+/// because the runtime shut down. Polling it again after it returned `Ready`
+/// panics too.
 ///
 /// # Examples
 ///
