@@ -63,6 +63,14 @@ for set in "${sets[@]}"; do
   cargo test --locked $set
 done
 
+# The loom models of the concurrency core (src/loom_models/): every
+# interleaving of each race, up to the preemption bound each model sets
+# (LOOM_MAX_PREEMPTIONS overrides it). A target directory of their own: the
+# `--cfg loom` build of every dependency does not overwrite the normal one.
+step "loom models (RUSTFLAGS=--cfg loom cargo test --release --lib loom)"
+RUSTFLAGS="--cfg loom" cargo test --locked --release --lib \
+  --target-dir "${CARGO_TARGET_DIR:-target}/loom" loom
+
 # The tour is a package of its own (so that running it builds only what it
 # needs): linted with every backend, and run on each.
 step "cargo clippy -p stagger-tour --all-targets --all-features"

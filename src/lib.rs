@@ -341,7 +341,15 @@
 //!   thread at most) can still complete, as with tokio's `abort`
 //!   (`dropped_task_wait_n_starts_no_new_poll`). Dropping a [`JoinHandle`]
 //!   cancels its task, [`JoinHandle::detach`] opts out
-//!   (`dropped_handle_cancels_task`, `detached_task_completes`). On
+//!   (`dropped_handle_cancels_task`, `detached_task_completes`).
+//!   [`JoinHandle::abort`] cancels a task that can then be awaited, as
+//!   tokio's: [`try_join`](JoinHandle::try_join) returns only once the
+//!   task's future has been dropped — after a poll in progress on another
+//!   thread, without a poll for a task not polled yet — with a cancelled
+//!   [`JoinError`], the output of a task that finished first, or the panic
+//!   of the future's destructor (`aborted_task_is_gone_once_awaited`,
+//!   `abort_waits_for_a_poll_in_progress`,
+//!   `aborted_task_with_panicking_drop_reports_it`). On
 //!   [`Sim`](sim::Sim), a cancelled task is dropped even if no poll comes:
 //!   at once while no `block_on` runs, and at the latest when the `block_on`
 //!   it was cancelled in returns, whether it was polled yet or not and
@@ -372,6 +380,14 @@
 //!   `dropped_task_wait_n_with_panicking_drop`,
 //!   `detached_output_with_panicking_drop`,
 //!   `dropped_handle_output_with_panicking_drop`).
+//! - **Concurrency core**: what the handles and the spawned fan-outs share
+//!   across threads (`src/task.rs`, `src/group.rs`) is also checked by loom
+//!   in every interleaving of its races, up to a preemption bound: detach,
+//!   drop and abort against completion and wakes, panics in poll and in
+//!   drop, a group dropped while members finish, its batched running-count
+//!   reservation: no lost wake-up, no future or output dropped twice or
+//!   never (`src/loom_models/`; run by `scripts/test.sh` under
+//!   `--cfg loom`).
 //! - **Clocks**: [`measure_time`] reads the backend's clock — virtual on Sim,
 //!   where `total == longest` exactly (`tests/properties.rs`), and tokio's
 //!   paused clock under `start_paused`, where the total is the longest delay
@@ -524,6 +540,9 @@ mod engine;
 mod group;
 pub mod interop;
 pub mod jitter;
+mod loom;
+#[cfg(all(test, loom))]
+mod loom_models;
 mod measure;
 mod rng;
 pub mod rt;

@@ -15,9 +15,12 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker, ready};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
 
 use pin_project_lite::pin_project;
+
+use crate::loom::sync::{Arc, Mutex, MutexGuard};
+use crate::loom::thread_local;
 
 /// Creates the task a runtime runs and the handle that observes it.
 pub(crate) fn pair<F: Future>(future: F) -> (Task<F>, JoinHandle<F::Output>) {
@@ -25,6 +28,7 @@ pub(crate) fn pair<F: Future>(future: F) -> (Task<F>, JoinHandle<F::Output>) {
         state: Mutex::new(State {
             output: Output::Running,
             handle: HandleState::Attached,
+            aborted: false,
             task_waker: None,
             join_waker: None,
         }),
@@ -282,7 +286,11 @@ struct Shared<T> {
 struct State<T> {
     output: Output<T>,
     handle: HandleState,
-    /// Woken when the handle is dropped, so the task can cancel itself.
+    /// Set by [`JoinHandle::abort`]: the task drops its future at its next
+    /// poll, then completes with a cancelled [`JoinError`].
+    aborted: bool,
+    /// Woken when the handle is dropped or aborts, so the task can cancel
+    /// itself.
     task_waker: Option<Waker>,
     /// Woken when the output is ready.
     join_waker: Option<Waker>,
@@ -350,15 +358,23 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if this.future.is_some() {
-                // The runtime dropped an unfinished task (it shut down).
-                let repr = match drop_catching(this.future) {
-                    Ok(()) => Repr::Cancelled,
-                    Err(payload) => Repr::Panicked(payload),
-                };
-                this.shared.complete(Err(JoinError(repr)));
+                // The runtime dropped an unfinished task (it shut down), or
+                // dropped an aborted one at once (Sim, while idle).
+                drop_cancelled(this.future, this.shared);
             }
         }
     }
+}
+
+/// Drops the unfinished future in `slot`, then completes the task as
+/// cancelled, or as panicked if the future's destructor panicked: only once
+/// the future is gone can an awaiting handle hear of it.
+fn drop_cancelled<F: Future>(slot: Pin<&mut Option<F>>, shared: &Shared<F::Output>) {
+    let repr = match drop_catching(slot) {
+        Ok(()) => Repr::Cancelled,
+        Err(payload) => Repr::Panicked(payload),
+    };
+    shared.complete(Err(JoinError(repr)));
 }
 
 impl<F: Future> Future for Task<F> {
@@ -371,16 +387,16 @@ impl<F: Future> Future for Task<F> {
         }
         {
             let mut state = this.shared.lock();
-            match state.handle {
-                HandleState::Dropped => {
-                    drop(state);
-                    // Cancelled: nobody is left to hear of a panic in the
-                    // future's destructor.
-                    let _ = drop_catching(this.future);
-                    return Poll::Ready(());
-                }
-                HandleState::Attached => register(&mut state.task_waker, cx),
-                HandleState::Detached => {}
+            if state.aborted || state.handle == HandleState::Dropped {
+                drop(state);
+                // Cancelled. With its handle dropped, nobody is left to hear
+                // of a panic in the future's destructor (`complete` discards
+                // it); an aborted task reports it.
+                drop_cancelled(this.future, this.shared);
+                return Poll::Ready(());
+            }
+            if state.handle == HandleState::Attached {
+                register(&mut state.task_waker, cx);
             }
         }
         let outcome = ready!(poll_task(this.future, cx));
@@ -401,6 +417,8 @@ impl<F: Future> Future for Task<F> {
 ///   get it as an error instead).
 /// - Dropping it cancels the task. Use [`detach`](JoinHandle::detach) to let
 ///   the task run to completion unobserved.
+/// - [`abort`](JoinHandle::abort) cancels the task and keeps the handle, to
+///   await the moment its future is gone.
 ///
 /// # Cancellation
 ///
@@ -409,13 +427,24 @@ impl<F: Future> Future for Task<F> {
 /// it again. A task that already finished is unaffected; its output, if not
 /// taken, is dropped with the handle, and a panic of the output's
 /// destructor is discarded.
+/// The drop returns at once: the future may still be alive then, in the
+/// middle of a poll on another thread, or until its runtime gets to the
+/// task.
+///
+/// To know when the future is gone, as a `shutdown().await` needs to, call
+/// [`abort`](JoinHandle::abort) and await
+/// [`try_join`](JoinHandle::try_join): it returns once the task's future
+/// has been dropped, with a cancelled [`JoinError`] (or the output, if the
+/// task finished first), as awaiting tokio's `JoinHandle` after its `abort`
+/// does.
 ///
 /// # Panics
 ///
 /// Awaiting the handle panics if the task panicked (the original payload is
-/// resumed) or if the runtime dropped the task before it finished, for
-/// example because the runtime shut down. Polling it again after it returned
-/// `Ready` panics too.
+/// resumed) or was cancelled before it finished:
+/// [aborted](JoinHandle::abort), or dropped by its runtime, for example
+/// because the runtime shut down. Polling it again after it returned `Ready`
+/// panics too.
 ///
 /// # Examples
 ///
@@ -515,6 +544,61 @@ impl<T> JoinHandle<T> {
         !matches!(self.shared.lock().output, Output::Running)
     }
 
+    /// Cancels the task, keeping the handle: await
+    /// [`try_join`](JoinHandle::try_join) to know when the cancellation is
+    /// done.
+    ///
+    /// Like tokio's `JoinHandle::abort`: the task drops its future (and with
+    /// it any pending timers) at its next poll instead of polling it again,
+    /// and the handle then resolves to a [`JoinError`] that
+    /// [`is_cancelled`](JoinError::is_cancelled).
+    ///
+    /// # Cancellation
+    ///
+    /// `abort` itself returns at once, like dropping the handle. Awaiting the
+    /// handle afterwards returns only once the task's future has been
+    /// dropped, on every backend: a poll in progress on another thread ends
+    /// first, and a task not polled yet is dropped without a poll. A task
+    /// that finished before the abort took effect keeps its outcome: the
+    /// handle resolves to its output (or its panic). If the future's
+    /// destructor panics, the handle resolves to that panic
+    /// ([`JoinError::is_panic`]). Aborting twice, or a finished task, does
+    /// nothing.
+    ///
+    /// Awaiting the handle itself, rather than through `try_join`, panics
+    /// once the task is cancelled (see [`JoinHandle`]'s `# Panics`).
+    ///
+    /// # Examples
+    ///
+    /// A `shutdown` that returns once a background task is gone:
+    ///
+    /// ```
+    /// use stagger::prelude::*;
+    /// use stagger::sim::Sim;
+    ///
+    /// let sim = Sim::new();
+    /// sim.block_on(async {
+    ///     let worker = sim.spawn(sim.sleep(Duration::from_secs(3600)));
+    ///     sim.sleep(Duration::from_millis(5)).await;
+    ///     worker.abort();
+    ///     let err = worker.try_join().await.unwrap_err();
+    ///     assert!(err.is_cancelled()); // and the sleep is dropped
+    /// });
+    /// ```
+    #[doc(alias = "cancel")]
+    pub fn abort(&self) {
+        let mut state = self.shared.lock();
+        if state.aborted || !matches!(state.output, Output::Running) {
+            return;
+        }
+        state.aborted = true;
+        let waker = state.task_waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            cancel(waker);
+        }
+    }
+
     /// Makes dropping this handle wake `waker`, as if the task had
     /// registered it at a poll, unless it has already registered one or
     /// finished: for executors that can drop a task cancelled before its
@@ -549,6 +633,7 @@ impl<T> Drop for JoinHandle<T> {
         state.handle = HandleState::Dropped;
         match state.output {
             Output::Running => {
+                // An aborted task was woken already: its waker is taken.
                 let waker = state.task_waker.take();
                 drop(state);
                 if let Some(waker) = waker {
@@ -648,8 +733,9 @@ impl JoinError {
         matches!(self.0, Repr::Panicked(_))
     }
 
-    /// Returns `true` if the task was dropped before it finished, for example
-    /// because its runtime shut down.
+    /// Returns `true` if the task was dropped before it finished: it was
+    /// [aborted](JoinHandle::abort), or its runtime dropped it (it shut
+    /// down).
     pub fn is_cancelled(&self) -> bool {
         matches!(self.0, Repr::Cancelled)
     }
@@ -696,7 +782,8 @@ impl fmt::Display for JoinError {
                 None => f.write_str("task panicked"),
             },
             Repr::Cancelled => f.write_str(
-                "task was cancelled before it finished (its runtime dropped it, e.g. at shutdown)",
+                "task was cancelled before it finished (aborted, or its runtime dropped it, e.g. \
+                 at shutdown)",
             ),
         }
     }
@@ -716,7 +803,7 @@ impl fmt::Debug for JoinError {
 
 impl std::error::Error for JoinError {}
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -101,9 +101,10 @@ pub fn ticks_skip_drops_overdue_ticks<R: Runtime>(rt: &R) {
         10,
         "{indices:?}, {skipped} skipped"
     );
-    assert_eq!(*indices.last().unwrap(), 9);
     // tokio's Skip: the late tick itself is yielded, the ones after it
-    // that were due too are dropped.
+    // that were due too are dropped. (The last tick may be dropped as well:
+    // a loaded machine can wake the one before it late enough that both are
+    // due, and Skip then drops the later one, as it should.)
     assert_eq!(indices[1], 1, "{indices:?}");
     assert!(indices[2] >= 5, "{indices:?}");
     for tick in &got {

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use std::pin::pin;
+use std::task::Poll;
 
 use futures::future::{Either, select};
 use futures::{FutureExt, Stream, StreamExt};
@@ -520,6 +521,153 @@ pub fn detached_task_completes<R: Runtime>(rt: &R) {
     });
     assert_eq!(finished.load(Ordering::SeqCst), 1);
     assert_eq!(dropped.load(Ordering::SeqCst), 1);
+}
+
+// ===== abort: a cancellation that can be awaited =====
+
+/// Aborts `handle` and awaits it: by then its future, which counts its drop
+/// in `dropped`, must be gone.
+async fn abort_and_join<R: Runtime, T>(
+    rt: &R,
+    handle: stagger::JoinHandle<T>,
+    dropped: &AtomicUsize,
+) -> Result<T, stagger::JoinError> {
+    handle.abort();
+    handle.abort(); // twice is once
+    let joined = within(rt, "the aborted task's handle", handle.try_join()).await;
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the aborted task's handle returned before its future was dropped"
+    );
+    joined
+}
+
+pub fn aborted_task_is_gone_once_awaited<R: Runtime>(rt: &R) {
+    let finished = Arc::new(AtomicUsize::new(0));
+    rt.block_on(async {
+        // Idle: waiting on its timer.
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let handle = rt.spawn(counting_task(rt, &finished, &dropped));
+        rt.sleep(Duration::from_millis(5)).await;
+        let err = abort_and_join(rt, handle, &dropped).await.unwrap_err();
+        assert!(err.is_cancelled() && !err.is_panic(), "{err:?}");
+
+        // Not polled yet.
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let handle = rt.spawn(counting_task(rt, &finished, &dropped));
+        let err = abort_and_join(rt, handle, &dropped).await.unwrap_err();
+        assert!(err.is_cancelled(), "{err:?}");
+
+        // Finished before the abort: it keeps its output.
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let guard = DropCounter(Arc::clone(&dropped));
+        let handle = rt.spawn(async move {
+            drop(guard);
+            7
+        });
+        within(rt, "the task", async {
+            while !handle.is_finished() {
+                rt.sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        assert_eq!(abort_and_join(rt, handle, &dropped).await.unwrap(), 7);
+    });
+    assert_eq!(finished.load(Ordering::SeqCst), 0, "an aborted task ran on");
+}
+
+pub fn aborted_task_with_panicking_drop_reports_it<R: Runtime>(rt: &R) {
+    let rec = Counting::faulty(rt.clone(), &[(0, Fault::Drop)]);
+    let err = rt.block_on(async {
+        let handle = rt.spawn(rec.sleep(Duration::from_secs(3600)));
+        rt.sleep(Duration::from_millis(5)).await;
+        handle.abort();
+        within(rt, "the aborted task's handle", handle.try_join()).await
+    });
+    // As tokio's: the destructor's panic is the task's outcome.
+    let err = err.unwrap_err();
+    assert!(err.is_panic(), "{err:?}");
+    assert_eq!(message(err.into_panic().as_ref()), DROP_PANIC);
+    rec.log(Log::assert_each_dropped_once);
+}
+
+/// A future whose first poll, when it runs on another thread than the test's,
+/// lasts until the test aborted its task and then 30 ms more; then it is
+/// pending for ever.
+struct LongPoll {
+    test_thread: std::thread::ThreadId,
+    /// Set when the first poll starts, and whether it runs on another thread.
+    entered: Arc<std::sync::OnceLock<bool>>,
+    in_poll: Arc<std::sync::atomic::AtomicBool>,
+    aborted: Arc<std::sync::atomic::AtomicBool>,
+    _dropped: DropCounter,
+}
+
+impl Future for LongPoll {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<()> {
+        let elsewhere = std::thread::current().id() != self.test_thread;
+        if self.entered.get().is_some() {
+            return Poll::Pending;
+        }
+        self.in_poll.store(true, Ordering::SeqCst);
+        let _ = self.entered.set(elsewhere);
+        if elsewhere {
+            let start = std::time::Instant::now();
+            while !self.aborted.load(Ordering::SeqCst) && start.elapsed() < HANG {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // The test awaits the handle meanwhile.
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        self.in_poll.store(false, Ordering::SeqCst);
+        Poll::Pending
+    }
+}
+
+pub fn abort_waits_for_a_poll_in_progress<R: Runtime>(rt: &R) {
+    use std::sync::atomic::AtomicBool;
+    let entered = Arc::new(std::sync::OnceLock::new());
+    let in_poll = Arc::new(AtomicBool::new(false));
+    let aborted = Arc::new(AtomicBool::new(false));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let task = LongPoll {
+        test_thread: std::thread::current().id(),
+        entered: Arc::clone(&entered),
+        in_poll: Arc::clone(&in_poll),
+        aborted: Arc::clone(&aborted),
+        _dropped: DropCounter(Arc::clone(&dropped)),
+    };
+    rt.block_on(async {
+        let handle = rt.spawn(task);
+        within(rt, "the task's first poll", async {
+            while entered.get().is_none() {
+                rt.sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        handle.abort();
+        let mid_poll = in_poll.load(Ordering::SeqCst);
+        aborted.store(true, Ordering::SeqCst);
+        let joined = within(rt, "the aborted task's handle", handle.try_join()).await;
+        assert!(
+            !in_poll.load(Ordering::SeqCst),
+            "the aborted task's handle returned during a poll"
+        );
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            1,
+            "the aborted task's handle returned before its future was dropped"
+        );
+        assert!(joined.unwrap_err().is_cancelled());
+        // Multi-threaded executors (tokio's through TokioHandle, async-std,
+        // smol's global one) poll it on a worker: the abort came mid-poll.
+        if entered.get() == Some(&true) {
+            assert!(mid_poll, "the task's poll on another thread ended early");
+        }
+    });
 }
 
 pub fn try_join_reports_panic<R: Runtime>(rt: &R) {
