@@ -588,9 +588,10 @@ pub use crate::wait::{
     task_wait_n_with, task_wait_random, task_wait_random_from, task_wait_random_with, wait_n,
     wait_n_from, wait_n_with, wait_random, wait_random_from, wait_random_with,
 };
-/// futures' [`StreamExt`](futures::StreamExt), for the streams of
+/// futures' [`StreamExt`], for the streams of
 /// [`staggered`], [`task_staggered`], [`as_completed`] and
 /// [`schedule`]: `use stagger::StreamExt;` needs no `futures` line of its own.
+#[doc(no_inline)]
 pub use futures::StreamExt;
 
 /// The traits needed to call backend methods, and

@@ -18,8 +18,8 @@ use rand::{Rng, SeedableRng, TryRng};
 /// `FastRng::seeded(s)` draws the same sequence on every platform and in
 /// every release of stagger 0.1.
 ///
-/// It implements [`rand`](crate::rand)'s [`Rng`] (so every `RngExt` method
-/// and every distribution works with it) and [`SeedableRng`]; it is `Send +
+/// It implements [`rand`](https://docs.rs/rand/0.10)'s [`Rng`](rand::Rng) (so every `RngExt` method
+/// and every distribution works with it) and [`SeedableRng`](rand::SeedableRng); it is `Send +
 /// Sync`, so a loop that draws from it can be spawned.
 ///
 /// # Examples
@@ -57,7 +57,7 @@ impl FastRng {
 
     /// The generator of `seed`: the same sequence on every run, platform and
     /// release of stagger 0.1, different for every seed. Unlike
-    /// [`SeedableRng::seed_from_u64`], it needs no trait of a given `rand`
+    /// [`SeedableRng::seed_from_u64`](rand::SeedableRng::seed_from_u64), it needs no trait of a given `rand`
     /// version in scope (it gives the same generator).
     ///
     /// # Examples
@@ -139,10 +139,10 @@ impl SeedableRng for FastRng {
 // ===== the bound of the `_with` forms =====
 
 /// A random number generator the `_with` forms can draw from: any
-/// [`rand`](crate::rand) 0.10 [`Rng`], which this trait only renames so that
+/// [`rand`](https://docs.rs/rand/0.10) 0.10 [`Rng`](rand::Rng), which this trait only renames so that
 /// a generator of another `rand` says how to fix it.
 ///
-/// stagger draws with the `rand` it re-exports as [`stagger::rand`](crate::rand)
+/// stagger draws with the `rand` it re-exports as `stagger::rand`
 /// (0.10). A generator of another version (rand 0.9's `StdRng`, say) is
 /// another type to the compiler, and passing one fails with a note that
 /// points here. To seed a run whatever `rand` your project uses, pass a
