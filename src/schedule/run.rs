@@ -128,7 +128,7 @@ impl<T> Completed<T> {
 /// order: an open-loop load generator.
 ///
 /// The schedule's offsets count from one start, read now; the ticks fire as
-/// [`ticks`] fires them, on one timer, [`Missed::Burst`] by default, so a
+/// [`ticks`](super::ticks) fires them, on one timer, [`Missed::Burst`] by default, so a
 /// slow service cannot slow the arrivals down and hide its own latency
 /// (coordinated omission, in wrk2's terms): when the poller or the machine
 /// stalls, the ticks it held up still carry their intended instants, and

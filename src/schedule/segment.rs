@@ -52,7 +52,7 @@ use crate::sleeper::Sleeper;
 ///
 /// Each pod then builds the same schedule, keeps its segment and runs it from
 /// the shared start; their recorders' histograms
-/// ([`Recorder::merge`](crate::load::Recorder::merge), with the
+/// (`stagger::load::Recorder::merge`, with the
 /// `hdrhistogram` feature, or their HdrHistogram logs) add up to the whole
 /// run's. The pods' clocks must agree (NTP keeps them within a millisecond
 /// or so): a pod whose clock is ahead starts its share early.
