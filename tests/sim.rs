@@ -2568,3 +2568,74 @@ fn staged_poisson_follows_the_rate() {
         "{first_second} in the first second (10 expected)"
     );
 }
+
+// ===== Segment::from_env, in child processes with their own environment =====
+
+/// Run by `segment_from_env_reads_the_job_index` in a child process.
+#[test]
+#[ignore = "run by segment_from_env_reads_the_job_index"]
+fn segment_probe() {
+    match stagger::schedule::Segment::from_env() {
+        Ok(segment) => println!("probe segment {}/{}", segment.index(), segment.count()),
+        Err(err) => println!("probe error {err}"),
+    }
+}
+
+#[test]
+fn segment_from_env_reads_the_job_index() {
+    let probe = |index: Option<&std::ffi::OsStr>, count: Option<&str>| {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        child.args([
+            "--exact",
+            "segment_probe",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ]);
+        match index {
+            Some(index) => child.env("JOB_COMPLETION_INDEX", index),
+            None => child.env_remove("JOB_COMPLETION_INDEX"),
+        };
+        match count {
+            Some(count) => child.env("STAGGER_SEGMENTS", count),
+            None => child.env_remove("STAGGER_SEGMENTS"),
+        };
+        let out = child.output().unwrap();
+        assert!(out.status.success());
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        stdout
+            .lines()
+            .find_map(|l| l.rfind("probe ").map(|at| l[at + 6..].to_owned()))
+            .unwrap_or_else(|| panic!("no probe line: {stdout}"))
+    };
+    let some = |s: &'static str| Some(std::ffi::OsStr::new(s));
+    assert_eq!(probe(some("2"), Some("4")), "segment 2/4");
+    assert_eq!(probe(some(" 0 "), Some("1")), "segment 0/1");
+    for (index, count) in [
+        (None, Some("4")),
+        (some("2"), None),
+        (some("x"), Some("4")),
+        (some("4"), Some("4")),
+        (some("0"), Some("0")),
+    ] {
+        let said = probe(index, count);
+        assert!(said.starts_with("error "), "{index:?} {count:?}: {said}");
+    }
+    assert!(probe(some("x"), Some("4")).contains("JOB_COMPLETION_INDEX"));
+    assert!(probe(some("1"), Some("two")).contains("STAGGER_SEGMENTS"));
+    // Not Unicode: malformed, naming the variable, not taken for unset.
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let said = probe(Some(std::ffi::OsStr::from_bytes(b"1\xff")), Some("4"));
+        assert!(
+            said.starts_with("error ") && said.contains("JOB_COMPLETION_INDEX"),
+            "{said}"
+        );
+        assert!(
+            !said.contains("not set") && !said.contains("unset"),
+            "{said}"
+        );
+    }
+}

@@ -134,13 +134,15 @@ impl Segment {
     /// not a number, or if they make no segment ([`Segment::new`]).
     pub fn from_env() -> Result<Segment, SegmentError> {
         let read = |name: &'static str| {
-            let value = std::env::var(name).map_err(|_| SegmentError::Env { name, value: None })?;
+            // `var_os`: a value that is not Unicode is set and malformed,
+            // not absent.
+            let value = std::env::var_os(name).ok_or(SegmentError::Env { name, value: None })?;
             value
-                .trim()
-                .parse::<usize>()
-                .map_err(|_| SegmentError::Env {
+                .to_str()
+                .and_then(|value| value.trim().parse::<usize>().ok())
+                .ok_or_else(|| SegmentError::Env {
                     name,
-                    value: Some(value),
+                    value: Some(value.to_string_lossy().into_owned()),
                 })
         };
         Segment::new(read("JOB_COMPLETION_INDEX")?, read("STAGGER_SEGMENTS")?)
