@@ -47,7 +47,7 @@ pub struct Args {
 
     /// Rates that change over time (see below), instead of --rate.
     #[arg(long, value_parser = parse_stages)]
-    pub stages: Option<Vec<StageSpec>>,
+    pub stages: Option<Stages>,
 
     /// How long to send requests with --rate.
     #[arg(long, value_parser = parse_duration, default_value = "10s", conflicts_with = "stages")]
@@ -112,10 +112,21 @@ pub struct Args {
     #[arg(long, value_parser = parse_start)]
     pub start: Option<f64>,
 
+    /// Skip the first request, sent before the run and not counted, that
+    /// checks the URL answers: with it, an unreachable target is one line of
+    /// error; without, a report of errors by kind.
+    #[arg(long)]
+    pub no_check: bool,
+
     /// No progress bar.
     #[arg(short = 'q', long)]
     pub quiet: bool,
 }
+
+/// The stages of `--stages`, in order (a newtype: clap reads a bare `Vec`
+/// as a repeated argument).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stages(pub Vec<StageSpec>);
 
 /// One stage of `--stages`: a rate ramped from `from` to `to` (equal for a
 /// hold) over `over`. Rates are per second, zero allowed at either end of a
@@ -181,7 +192,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-pub fn parse_stages(s: &str) -> Result<Vec<StageSpec>, String> {
+pub fn parse_stages(s: &str) -> Result<Stages, String> {
     let mut stages = Vec::new();
     for part in s.split(',') {
         let part = part.trim();
@@ -201,7 +212,7 @@ pub fn parse_stages(s: &str) -> Result<Vec<StageSpec>, String> {
         }
         stages.push(StageSpec { from, to, over });
     }
-    Ok(stages)
+    Ok(Stages(stages))
 }
 
 pub fn parse_segment(s: &str) -> Result<(u32, u32), String> {
@@ -279,7 +290,7 @@ mod tests {
     fn stages() {
         let stages = parse_stages("0..1000/s@30s, 1000@1m,1000..0@10s").unwrap();
         assert_eq!(
-            stages,
+            stages.0,
             vec![
                 StageSpec {
                     from: 0.0,

@@ -104,6 +104,7 @@ fn plan(args: &Args) -> String {
     let rate = match (&args.stages, &args.rate) {
         (Some(stages), _) => {
             let parts: Vec<String> = stages
+                .0
                 .iter()
                 .map(|s| {
                     if s.from == s.to {
@@ -149,7 +150,7 @@ fn offsets(args: &Args) -> Result<Box<dyn Iterator<Item = Duration> + Send>, Str
         (Some(_), _) if args.poisson => {
             return Err("--poisson with --stages is not available yet".to_owned());
         }
-        (Some(stages), _) => Box::new(shim::staged(stages)),
+        (Some(stages), _) => Box::new(shim::staged(&stages.0)),
         (None, Some(rate)) if args.poisson => Box::new(
             schedule::poisson(rate, StdRng::seed_from_u64(args.seed))
                 .take_while(move |&at| at < window),
@@ -170,8 +171,10 @@ async fn load(args: &Args) -> Result<Report, String> {
 
     // One request first, not counted: a URL nothing answers is one line,
     // not a report full of errors.
-    if let Outcome::Failed(kind) = target.send().await {
-        return Err(format!("cannot load {}: {kind}", args.url));
+    if !args.no_check {
+        if let Outcome::Failed(kind) = target.send().await {
+            return Err(format!("cannot load {}: {kind}", args.url));
+        }
     }
 
     // A wall-clock start shared by the processes of a distributed run.
