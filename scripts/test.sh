@@ -37,6 +37,7 @@ sets=(
   "--no-default-features --features smol"
   "--no-default-features --features backon"
   "--no-default-features --features hyper"
+  "--no-default-features --features hdrhistogram"
   "--all-features"
 )
 

@@ -36,11 +36,13 @@ pub(crate) struct Finished<T> {
     pub(crate) output: T,
 }
 
-/// An item that is due: its position, its delay, the item itself.
+/// An item that is due: its position, its delay, the item itself, and
+/// whether a cap on work in flight held it back ([`Capped`]).
 pub(crate) struct Entry<I> {
     pub(crate) index: usize,
     pub(crate) delay: Duration,
     pub(crate) item: I,
+    pub(crate) held: bool,
 }
 
 /// A source of due items.
@@ -49,6 +51,17 @@ pub(crate) trait Due {
 
     /// The next item that is due; `None` once every item was.
     fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<Option<Entry<Self::Item>>>;
+
+    /// The next item that may start with `in_flight` items working: a
+    /// [`Capped`] source holds items back at its cap; the others ignore it.
+    fn poll_due_within(
+        &mut self,
+        cx: &mut Context<'_>,
+        in_flight: usize,
+    ) -> Poll<Option<Entry<Self::Item>>> {
+        let _ = in_flight;
+        self.poll_due(cx)
+    }
 
     /// How many items are still to come, as `Iterator::size_hint` says:
     /// a schedule may be endless.
@@ -69,6 +82,13 @@ pub(crate) trait MakeWork<Item> {
     type Work: Future;
 
     fn make(&mut self, item: Item) -> Self::Work;
+
+    /// Makes the work of an item a cap on work in flight held back, now
+    /// that a slot is free: [`make`](MakeWork::make) unless the work notes
+    /// when it was let go.
+    fn make_held(&mut self, item: Item) -> Self::Work {
+        self.make(item)
+    }
 }
 
 impl<F, Item, Fut> MakeWork<Item> for F
@@ -163,10 +183,14 @@ where
         }
         let mut started = 0;
         while started < BUDGET {
-            let Poll::Ready(Some(entry)) = self.due.poll_due(cx) else {
+            let Poll::Ready(Some(entry)) = self.due.poll_due_within(cx, self.work.len()) else {
                 break;
             };
-            let work = self.f.make(entry.item);
+            let work = if entry.held {
+                self.f.make_held(entry.item)
+            } else {
+                self.f.make(entry.item)
+            };
             let tag = (entry.index, entry.delay);
             match self.work.start(tag, work, cx) {
                 Some(done) => return Poll::Ready(Some(finished(done))),
@@ -299,7 +323,12 @@ impl<Sl, I> Waiters<Sl, I> {
             now: VecDeque::new(),
         };
         for (index, (delay, item)) in entries.enumerate() {
-            let entry = Entry { index, delay, item };
+            let entry = Entry {
+                index,
+                delay,
+                item,
+                held: false,
+            };
             if delay.is_zero() {
                 waiters.now.push_back(entry);
             } else {
@@ -372,6 +401,7 @@ impl<It: ExactSizeIterator> Due for Now<It> {
             index,
             delay: Duration::ZERO,
             item,
+            held: false,
         }))
     }
 
@@ -382,6 +412,111 @@ impl<It: ExactSizeIterator> Due for Now<It> {
 
     fn clear(&mut self) {
         for _ in self.items.by_ref() {}
+    }
+}
+
+/// A due source under a cap on work in flight: below the cap, items pass
+/// through (those held back first, in order); at the cap, the items that
+/// come due are still taken from the source as they come (so a tick's
+/// `fired` instant is when it came due) and held, in order, until a slot
+/// frees. Holds one entry per held item: memory grows with the rate times
+/// how long the work stays at the cap.
+pub(crate) struct Capped<D, I> {
+    due: D,
+    limit: usize,
+    held: VecDeque<Entry<I>>,
+    held_total: u64,
+}
+
+impl<D, I> Capped<D, I> {
+    /// No cap: every item passes through as it comes due.
+    pub(crate) fn new(due: D) -> Self {
+        Capped {
+            due,
+            limit: usize::MAX,
+            held: VecDeque::new(),
+            held_total: 0,
+        }
+    }
+
+    pub(crate) fn inner(&self) -> &D {
+        &self.due
+    }
+
+    pub(crate) fn inner_mut(&mut self) -> &mut D {
+        &mut self.due
+    }
+
+    /// At most `limit` items working at once; 0 is taken as 1.
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.max(1);
+    }
+
+    pub(crate) fn limit(&self) -> Option<usize> {
+        (self.limit != usize::MAX).then_some(self.limit)
+    }
+
+    /// How many items the cap has held back so far.
+    pub(crate) fn held_total(&self) -> u64 {
+        self.held_total
+    }
+
+    /// How many items are held back now.
+    pub(crate) fn held_now(&self) -> usize {
+        self.held.len()
+    }
+}
+
+impl<D: Due<Item = I>, I> Due for Capped<D, I> {
+    type Item = I;
+
+    fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<Option<Entry<I>>> {
+        self.poll_due_within(cx, 0)
+    }
+
+    fn poll_due_within(
+        &mut self,
+        cx: &mut Context<'_>,
+        in_flight: usize,
+    ) -> Poll<Option<Entry<I>>> {
+        if in_flight < self.limit {
+            if let Some(entry) = self.held.pop_front() {
+                return Poll::Ready(Some(entry));
+            }
+            return self.due.poll_due(cx);
+        }
+        // At the cap: take what is due now, so it is stamped when it came
+        // due, and hold it. At most `BUDGET` a call, as the engine starts.
+        for _ in 0..BUDGET {
+            match self.due.poll_due(cx) {
+                Poll::Ready(Some(mut entry)) => {
+                    entry.held = true;
+                    self.held.push_back(entry);
+                    self.held_total += 1;
+                }
+                Poll::Ready(None) | Poll::Pending => return Poll::Pending,
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let (low, high) = self.due.size_hint();
+        let held = self.held.len();
+        (
+            low.saturating_add(held),
+            high.and_then(|high| high.checked_add(held)),
+        )
+    }
+
+    fn is_done(&self) -> bool {
+        self.held.is_empty() && self.due.is_done()
+    }
+
+    fn clear(&mut self) {
+        self.held = VecDeque::new();
+        self.due.clear();
     }
 }
 

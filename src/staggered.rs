@@ -11,7 +11,7 @@ use std::time::Instant;
 use pin_project_lite::pin_project;
 use rand::distr::Distribution;
 
-use crate::engine::{Due, Engine, Finished, MakeWork, Waiters, engine_stream};
+use crate::engine::{Capped, Due, Engine, Finished, MakeWork, Waiters, engine_stream};
 use crate::group::Mode;
 use crate::jitter::FullJitter;
 use crate::rng::Generator;
@@ -580,7 +580,7 @@ where
     };
     let work = Spawned::new(rt.clone(), waiters.size_hint().0, Mode::Stream);
     TaskStaggered {
-        engine: Engine::new(waiters, make, work),
+        engine: Engine::new(Capped::new(waiters), make, work),
     }
 }
 
@@ -602,11 +602,48 @@ where
 /// ```
 #[must_use = "streams do nothing unless polled; dropping this one cancels its tasks"]
 pub struct TaskStaggered<R: Spawn + Sleeper, I, F, Fut: Future> {
-    engine: Engine<Timers<R, I>, Stamp<F, R>, Tasks<R, Fut>>,
+    engine: Engine<Capped<Timers<R, I>, I>, Stamp<F, R>, Tasks<R, Fut>>,
 }
 
 /// Where [`TaskStaggered`] runs its work.
 type Tasks<R, Fut> = Spawned<R, Tag, (Stamps, <Fut as Future>::Output)>;
+
+impl<R: Spawn + Sleeper, I, F, Fut: Future> TaskStaggered<R, I, F, Fut> {
+    /// Caps the tasks in flight at `k`: an item that comes due while `k`
+    /// tasks are in flight is held back, in order, until one of them is
+    /// yielded, and then starts late. Its [`Done::intended`] stays the
+    /// instant it was due, so [`Done::lateness`] counts the time it was
+    /// held; [`held_count`](TaskStaggered::held_count) says how many were.
+    /// A cap of 0 is taken as 1 (one task at a time).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use stagger::prelude::*;
+    /// use stagger::sim::Sim;
+    ///
+    /// let sim = Sim::new();
+    /// let clock = sim.clone();
+    /// let mut tasks = stagger::task_staggered(&sim, 0..4, Duration::ZERO, move |_| {
+    ///     clock.sleep(Duration::from_secs(1))
+    /// })
+    /// .max_in_flight(1);
+    /// let done: Vec<_> = sim.block_on((&mut tasks).collect());
+    /// // One at a time: the last starts 3 s late.
+    /// assert_eq!(done.iter().map(|d| d.lateness().as_secs()).max(), Some(3));
+    /// assert_eq!(tasks.held_count(), 3);
+    /// ```
+    pub fn max_in_flight(mut self, k: usize) -> Self {
+        self.engine.due_mut().set_limit(k);
+        self
+    }
+
+    /// How many items the cap has held back so far.
+    pub fn held_count(&self) -> u64 {
+        self.engine.due().held_total()
+    }
+}
 
 // Nothing in it is pinned: the timers are boxed, the work runs in tasks and
 // `f` is only ever called.

@@ -65,13 +65,17 @@
 mod arrivals;
 mod rate;
 mod run;
+mod segment;
+mod stages;
 mod ticks;
 
 pub use self::arrivals::{
     Constant, Jittered, Poisson, Spread, constant, jittered, poisson, spread,
 };
 pub use self::rate::{Rate, RateError, RateReason};
-pub use self::run::{Completed, Run, run};
+pub use self::run::{Completed, Run, run, run_at};
+pub use self::segment::{Segment, SegmentError, Segmented, instant_at, segment};
+pub use self::stages::{Stage, Staged, StagedPoisson, staged, staged_poisson};
 pub use self::ticks::{
     DEFAULT_TOLERANCE, Missed, Tick, Ticks, interval, interval_at, ticks, ticks_at,
 };

@@ -222,6 +222,28 @@ pub enum RateReason {
     TooFast,
     /// The period is longer than [`Duration::MAX`].
     TooSlow,
+    /// A [`Stage`](super::Stage)'s rate is negative (a stage's rate may be
+    /// zero).
+    Negative,
+}
+
+/// Checks a [`Stage`](super::Stage)'s rate per second: finite, zero or
+/// more.
+pub(crate) fn stage_rate(per_sec: f64) -> Result<f64, RateError> {
+    let reason = if per_sec.is_nan() {
+        RateReason::NotANumber
+    } else if per_sec.is_infinite() {
+        RateReason::Infinite
+    } else if per_sec < 0.0 {
+        RateReason::Negative
+    } else {
+        // -0.0 is 0.
+        return Ok(per_sec + 0.0);
+    };
+    Err(RateError {
+        input: Input::PerSec(per_sec),
+        reason,
+    })
 }
 
 impl RateError {
@@ -251,6 +273,7 @@ impl fmt::Display for RateError {
             RateReason::NotPositive => "not positive",
             RateReason::TooFast => "its period rounds to 0 ns",
             RateReason::TooSlow => "its period is longer than the longest Duration",
+            RateReason::Negative => "negative",
         })
     }
 }

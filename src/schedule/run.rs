@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use pin_project_lite::pin_project;
 
-use super::ticks::{Missed, Tick, Ticks, ticks};
-use crate::engine::{Engine, Finished, MakeWork, engine_stream};
+use super::ticks::{Missed, Tick, Ticks, ticks_at};
+use crate::engine::{Capped, Engine, Finished, MakeWork, engine_stream};
 use crate::group::Mode;
 use crate::sleeper::Sleeper;
 use crate::spawn::Spawn;
@@ -21,16 +21,18 @@ use crate::work::Spawned;
 /// and when it fired), when its task started it and when it finished, and
 /// its output.
 ///
-/// The four instants split the request's [`latency`](Completed::latency)
+/// The five instants split the request's [`latency`](Completed::latency)
 /// into where the time went:
 ///
 /// ```text
-/// tick.intended --lateness--> tick.fired --queueing--> started --service--> finished
-/// |<---------------------------------- latency ----------------------------------->|
+/// tick.intended --lateness--> tick.fired --held--> released --queueing--> started --service--> finished
+/// |<-------------------------------------------- latency ------------------------------------------->|
 /// ```
 ///
 /// - [`Tick::lateness`]: the ticks fell behind (the poller or the machine
 ///   stalled);
+/// - [`held`](Completed::held): the request waited for a slot under
+///   [`Run::max_in_flight`] (zero without a cap);
 /// - [`queueing`](Completed::queueing): the request's task waited for the
 ///   executor (a busy executor, a full thread pool);
 /// - [`service`](Completed::service): the request itself.
@@ -61,6 +63,11 @@ use crate::work::Spawned;
 pub struct Completed<T> {
     /// The tick that started the request.
     pub tick: Tick,
+    /// When a cap on requests in flight ([`Run::max_in_flight`]) let the
+    /// request go, if it held it back: when a slot freed, on the backend's
+    /// clock, and its task was spawned and `f` called. `None` for a request
+    /// that was let go as its tick fired.
+    pub released: Option<Instant>,
     /// When the request's task was first polled, on the backend's clock:
     /// when `f`'s future started. (`f` itself is called as the tick fires,
     /// by the task polling the stream: what it does before returning its
@@ -89,10 +96,30 @@ impl<T> Completed<T> {
         self.finished.saturating_duration_since(self.started)
     }
 
-    /// `started - tick.fired`: how long the request's task waited, once
-    /// spawned, before the executor first polled it.
+    /// `released - tick.fired`: how long a cap on requests in flight
+    /// ([`Run::max_in_flight`]) held the request back after its tick fired;
+    /// zero for a request that was not held. Part of
+    /// [`latency`](Completed::latency), not of
+    /// [`service`](Completed::service).
+    pub fn held(&self) -> Duration {
+        self.released.map_or(Duration::ZERO, |at| {
+            at.saturating_duration_since(self.tick.fired)
+        })
+    }
+
+    /// Whether a cap on requests in flight held the request back
+    /// ([`released`](Completed::released) is set): what
+    /// [`Run::held_count`] counts.
+    pub fn was_held(&self) -> bool {
+        self.released.is_some()
+    }
+
+    /// `started - released` (or `started - tick.fired` for a request not
+    /// held): how long the request's task waited, once spawned, before the
+    /// executor first polled it.
     pub fn queueing(&self) -> Duration {
-        self.started.saturating_duration_since(self.tick.fired)
+        self.started
+            .saturating_duration_since(self.released.unwrap_or(self.tick.fired))
     }
 }
 
@@ -168,13 +195,62 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: Send + 'static,
 {
+    run_at(rt, rt.now(), schedule, f)
+}
+
+/// [`run`] with the schedule's offsets counted from `start`, an instant of
+/// the caller's: processes that each run a [`segment`](super::segment) of
+/// one schedule pass the same start, turned from the wall clock with
+/// [`instant_at`](super::instant_at).
+///
+/// A `start` in the past makes the requests meant for before now overdue at
+/// once: what [`Missed`] says happens to them ([`Missed::Burst`], the
+/// default, sends them all now, their latency counted from their intended
+/// instants).
+///
+/// # Cancellation
+///
+/// As [`run`].
+///
+/// # Panics
+///
+/// As [`run`].
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use stagger::prelude::*;
+/// use stagger::schedule::{self, Rate};
+/// use stagger::sim::Sim;
+///
+/// let sim = Sim::new();
+/// let start = sim.now() + Duration::from_secs(1);
+/// let arrivals = schedule::constant(Rate::per_sec(10.0)?).take(2);
+/// let done: Vec<_> = sim.block_on(schedule::run_at(&sim, start, arrivals, |_| async {}).collect());
+/// assert_eq!(done[1].tick.intended, start + Duration::from_millis(100));
+/// # Ok::<(), stagger::schedule::RateError>(())
+/// ```
+pub fn run_at<R, I, F, Fut>(
+    rt: &R,
+    start: Instant,
+    schedule: I,
+    f: F,
+) -> Run<R, I::IntoIter, F, Fut>
+where
+    R: Spawn + Sleeper + Clone + Send + 'static,
+    I: IntoIterator<Item = Duration>,
+    F: FnMut(Tick) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
     let make = Stamped {
         f,
         clock: rt.clone(),
     };
     Run {
         engine: Engine::new(
-            ticks(rt, schedule),
+            Capped::new(ticks_at(rt, start, schedule)),
             make,
             Spawned::new(rt.clone(), 0, Mode::Stream),
         ),
@@ -184,36 +260,107 @@ where
 /// Stream for the [`run`] function.
 #[must_use = "streams do nothing unless polled; dropping this one cancels its requests"]
 pub struct Run<R: Spawn + Sleeper, I, F, Fut: Future> {
-    engine: Engine<Ticks<R, I>, Stamped<F, R>, Requests<R, Fut>>,
+    engine: Engine<Capped<Ticks<R, I>, Tick>, Stamped<F, R>, Requests<R, Fut>>,
 }
 
 /// Where [`Run`] runs its requests.
 type Requests<R, Fut> = Spawned<R, (usize, Duration), Timing<<Fut as Future>::Output>>;
 
-/// What a request's task returns: its tick, its output, and when it started
-/// and finished.
-type Timing<T> = (Tick, T, Instant, Instant);
+/// What a request's task returns: its tick, its output, when the cap let it
+/// go (if it held it), and when it started and finished.
+type Timing<T> = (Tick, T, Option<Instant>, Instant, Instant);
 
 impl<R: Spawn + Sleeper, I, F, Fut: Future> Run<R, I, F, Fut> {
     /// Chooses what to do with ticks that fell behind; see [`Missed`].
     /// [`Missed::Burst`], the default, is the one that keeps the latency
     /// honest.
     pub fn missed(mut self, missed: Missed) -> Self {
-        self.engine.due_mut().set_missed(missed);
+        self.engine.due_mut().inner_mut().set_missed(missed);
         self
+    }
+
+    /// Caps the requests in flight at `k`: a request whose tick fires while
+    /// `k` are in flight is held back, in order, until one of them is
+    /// yielded, and then starts late. Its latency still counts from its
+    /// *intended* instant ([`Completed::latency`], the wrk2 rule), so the
+    /// cap's cost shows in the numbers; [`Completed::held`] says how long
+    /// each request was held, [`held_count`](Run::held_count) how many were.
+    /// A cap of 0 is taken as 1 (one request at a time: a closed loop).
+    ///
+    /// A slot frees when its request's [`Completed`] is yielded. The ticks
+    /// keep firing at their instants while requests are held, and each held
+    /// request is kept (a [`Tick`], 40 bytes) until it starts: a service
+    /// that stays slower than the rate makes the backlog grow with the rate
+    /// times the time spent at the cap, as it would in any open-loop tool
+    /// that caps its connections.
+    ///
+    /// # Examples
+    ///
+    /// Ten requests 10 ms apart, each taking 25 ms, at most two at a time:
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use stagger::prelude::*;
+    /// use stagger::schedule::{self, Rate};
+    /// use stagger::sim::Sim;
+    ///
+    /// let sim = Sim::new();
+    /// let clock = sim.clone();
+    /// let arrivals = schedule::constant(Rate::every(Duration::from_millis(10))?).take(10);
+    /// let mut run = schedule::run(&sim, arrivals, move |_| clock.sleep(Duration::from_millis(25)))
+    ///     .max_in_flight(2);
+    /// let mut done = Vec::new();
+    /// sim.block_on(async {
+    ///     while let Some(d) = run.next().await {
+    ///         done.push(d);
+    ///     }
+    /// });
+    /// assert!(done.iter().all(|d| d.service() == Duration::from_millis(25)));
+    /// // The third request was meant for 20 ms, started at 25 ms when the first finished.
+    /// assert_eq!(done[2].held(), Duration::from_millis(5));
+    /// assert_eq!(done[2].latency(), Duration::from_millis(30));
+    /// assert_eq!(run.held_count(), 8);
+    /// # Ok::<(), stagger::schedule::RateError>(())
+    /// ```
+    pub fn max_in_flight(mut self, k: usize) -> Self {
+        self.engine.due_mut().set_limit(k);
+        self
+    }
+
+    /// The cap set by [`max_in_flight`](Run::max_in_flight), if any.
+    pub fn in_flight_cap(&self) -> Option<usize> {
+        self.engine.due().limit()
+    }
+
+    /// How many requests the cap has held back so far (each a
+    /// [`Completed`] whose [`was_held`](Completed::was_held) is true once it
+    /// finishes).
+    pub fn held_count(&self) -> u64 {
+        self.engine.due().held_total()
+    }
+
+    /// How many requests the cap holds back now, their ticks fired, waiting
+    /// for a slot.
+    pub fn held_now(&self) -> usize {
+        self.engine.due().held_now()
     }
 
     /// Sets how late a tick may fire and still be on time (5 ms by
     /// default); see [`Missed`](Missed#tolerance).
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.engine.due_mut().set_tolerance(tolerance);
+        self.engine.due_mut().inner_mut().set_tolerance(tolerance);
         self
     }
 
     /// How many ticks [`Missed::Skip`] or [`Missed::Latest`] has dropped so
     /// far.
     pub fn skipped(&self) -> u64 {
-        self.engine.due().skipped()
+        self.engine.due().inner().skipped()
+    }
+
+    /// How many requests are in flight: spawned, not yet yielded.
+    pub fn in_flight(&self) -> usize {
+        self.engine.work().in_flight()
     }
 }
 
@@ -233,9 +380,10 @@ engine_stream! {
 
 /// A finished request, from what its task returned.
 fn completed<T>(done: Finished<Timing<T>>) -> Completed<T> {
-    let (tick, output, started, finished) = done.output;
+    let (tick, output, released, started, finished) = done.output;
     Completed {
         tick,
+        released,
         started,
         finished,
         output,
@@ -250,7 +398,9 @@ where
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Run")
-            .field("ticks", self.engine.due())
+            .field("ticks", self.engine.due().inner())
+            .field("cap", &self.engine.due().limit())
+            .field("held", &self.engine.due().held_now())
             .field("in_flight", &self.engine.work().in_flight())
             .finish()
     }
@@ -275,7 +425,16 @@ where
             request: (self.f)(tick),
             clock: self.clock.clone(),
             tick,
+            released: None,
             started: None,
+        }
+    }
+
+    fn make_held(&mut self, tick: Tick) -> Timed<R, Fut> {
+        let released = Some(self.clock.now());
+        Timed {
+            released,
+            ..self.make(tick)
         }
     }
 }
@@ -288,6 +447,7 @@ pin_project! {
         request: Fut,
         clock: R,
         tick: Tick,
+        released: Option<Instant>,
         started: Option<Instant>,
     }
 }
@@ -299,6 +459,12 @@ impl<R: Sleeper, Fut: Future> Future for Timed<R, Fut> {
         let this = self.project();
         let started = *this.started.get_or_insert_with(|| this.clock.now());
         let output = core::task::ready!(this.request.poll(cx));
-        Poll::Ready((*this.tick, output, started, this.clock.now()))
+        Poll::Ready((
+            *this.tick,
+            output,
+            *this.released,
+            started,
+            this.clock.now(),
+        ))
     }
 }

@@ -704,6 +704,7 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Due for Ticks<S, I> {
                 index: tick.index,
                 delay: tick.intended.saturating_duration_since(self.start),
                 item: tick,
+                held: false,
             })
         })
     }
