@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use stagger::schedule::Rate;
+use stagger::schedule::{Rate, Segment, Stage};
 
 const AFTER_HELP: &str = "\
 Rates: `1000` or `1000/s`, `60000/m`. Durations: `30s`, `500ms`, `2m`, `1h`, or plain seconds.
@@ -106,7 +106,7 @@ pub struct Args {
 
     /// Send only segment i of n of the schedule (0 <= i < n); needs --start.
     #[arg(long, value_parser = parse_segment, requires = "start")]
-    pub segment: Option<(u32, u32)>,
+    pub segment: Option<Segment>,
 
     /// Start at this wall-clock instant (Unix seconds, fractions allowed).
     #[arg(long, value_parser = parse_start)]
@@ -126,17 +126,7 @@ pub struct Args {
 /// The stages of `--stages`, in order (a newtype: clap reads a bare `Vec`
 /// as a repeated argument).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Stages(pub Vec<StageSpec>);
-
-/// One stage of `--stages`: a rate ramped from `from` to `to` (equal for a
-/// hold) over `over`. Rates are per second, zero allowed at either end of a
-/// ramp.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StageSpec {
-    pub from: f64,
-    pub to: f64,
-    pub over: Duration,
-}
+pub struct Stages(pub Vec<Stage>);
 
 /// `1000`, `1000/s`, `60000/m`: a rate per second, any non-negative finite
 /// number (zero is checked by the caller where it is not allowed).
@@ -210,20 +200,14 @@ pub fn parse_stages(s: &str) -> Result<Stages, String> {
         if from == 0.0 && to == 0.0 {
             return Err(format!("stage `{part}`: the rate is 0 throughout"));
         }
-        stages.push(StageSpec { from, to, over });
+        stages.push(Stage::ramp(from, to, over).map_err(|e| format!("stage `{part}`: {e}"))?);
     }
     Ok(Stages(stages))
 }
 
-pub fn parse_segment(s: &str) -> Result<(u32, u32), String> {
-    let bad = || format!("`{s}` is not a segment: expected `i/n` with 0 <= i < n");
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let i: u32 = i.trim().parse().map_err(|_| bad())?;
-    let n: u32 = n.trim().parse().map_err(|_| bad())?;
-    if n == 0 || i >= n {
-        return Err(bad());
-    }
-    Ok((i, n))
+pub fn parse_segment(s: &str) -> Result<Segment, String> {
+    s.parse::<Segment>()
+        .map_err(|e| format!("`{s}` is not a segment (`i/n` with 0 <= i < n): {e}"))
 }
 
 fn parse_start(s: &str) -> Result<f64, String> {
@@ -292,21 +276,9 @@ mod tests {
         assert_eq!(
             stages.0,
             vec![
-                StageSpec {
-                    from: 0.0,
-                    to: 1000.0,
-                    over: Duration::from_secs(30)
-                },
-                StageSpec {
-                    from: 1000.0,
-                    to: 1000.0,
-                    over: Duration::from_secs(60)
-                },
-                StageSpec {
-                    from: 1000.0,
-                    to: 0.0,
-                    over: Duration::from_secs(10)
-                },
+                Stage::ramp(0.0, 1000.0, Duration::from_secs(30)).unwrap(),
+                Stage::hold(1000.0, Duration::from_secs(60)).unwrap(),
+                Stage::ramp(1000.0, 0.0, Duration::from_secs(10)).unwrap(),
             ]
         );
         assert!(parse_stages("0@10s").is_err());
@@ -317,7 +289,7 @@ mod tests {
 
     #[test]
     fn segments() {
-        assert_eq!(parse_segment("1/4"), Ok((1, 4)));
+        assert_eq!(parse_segment("1/4"), Ok(Segment::new(1, 4).unwrap()));
         assert!(parse_segment("4/4").is_err());
         assert!(parse_segment("0/0").is_err());
         assert!(parse_segment("a/b").is_err());

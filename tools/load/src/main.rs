@@ -107,10 +107,10 @@ fn plan(args: &Args) -> String {
                 .0
                 .iter()
                 .map(|s| {
-                    if s.from == s.to {
-                        format!("{}/s for {:?}", s.from, s.over)
+                    if s.from() == s.to() {
+                        format!("{}/s for {:?}", s.from(), s.duration())
                     } else {
-                        format!("{}/s to {}/s over {:?}", s.from, s.to, s.over)
+                        format!("{}/s to {}/s over {:?}", s.from(), s.to(), s.duration())
                     }
                 })
                 .collect();
@@ -137,8 +137,8 @@ fn plan(args: &Args) -> String {
     if let Some(k) = args.max_in_flight {
         plan += &format!(", at most {k} in flight");
     }
-    if let Some((i, n)) = args.segment {
-        plan += &format!(", segment {i}/{n}");
+    if let Some(segment) = args.segment {
+        plan += &format!(", segment {}/{}", segment.index(), segment.count());
     }
     plan
 }
@@ -147,10 +147,11 @@ fn plan(args: &Args) -> String {
 fn offsets(args: &Args) -> Result<Box<dyn Iterator<Item = Duration> + Send>, String> {
     let window = args.duration;
     let all: Box<dyn Iterator<Item = Duration> + Send> = match (&args.stages, args.rate) {
-        (Some(_), _) if args.poisson => {
-            return Err("--poisson with --stages is not available yet".to_owned());
-        }
-        (Some(stages), _) => Box::new(shim::staged(&stages.0)),
+        (Some(stages), _) if args.poisson => Box::new(schedule::staged_poisson(
+            stages.0.iter().copied(),
+            StdRng::seed_from_u64(args.seed),
+        )),
+        (Some(stages), _) => Box::new(schedule::staged(stages.0.iter().copied())),
         (None, Some(rate)) if args.poisson => Box::new(
             schedule::poisson(rate, StdRng::seed_from_u64(args.seed))
                 .take_while(move |&at| at < window),
@@ -159,7 +160,7 @@ fn offsets(args: &Args) -> Result<Box<dyn Iterator<Item = Duration> + Send>, Str
         (None, None) => unreachable!("clap requires --rate or --stages"),
     };
     Ok(match args.segment {
-        Some((i, n)) => Box::new(shim::segment(all, i, n)),
+        Some(segment) => Box::new(schedule::segment(all, segment)),
         None => all,
     })
 }
@@ -177,23 +178,23 @@ async fn load(args: &Args) -> Result<Report, String> {
         }
     }
 
-    // A wall-clock start shared by the processes of a distributed run.
-    if let Some(start) = args.start {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_err(|e| e.to_string())?;
-        let start = Duration::from_secs_f64(start);
-        match start.checked_sub(now) {
-            Some(wait) => tokio::time::sleep(wait).await,
-            None if now - start > Duration::from_secs(1) => {
-                return Err(format!(
-                    "--start is {:.1} s in the past: give every process an instant a little ahead",
-                    (now - start).as_secs_f64()
-                ));
+    // A wall-clock start shared by the processes of a distributed run, on
+    // tokio's clock; or now.
+    let (start, started_at) = match args.start {
+        Some(unix) => {
+            let at = UNIX_EPOCH + Duration::from_secs_f64(unix);
+            if let Ok(behind) = SystemTime::now().duration_since(at) {
+                if behind > Duration::from_secs(1) {
+                    return Err(format!(
+                        "--start is {:.1} s in the past: give every process an instant a little ahead",
+                        behind.as_secs_f64()
+                    ));
+                }
             }
-            None => {}
+            (schedule::instant_at(&Tokio, at), at)
         }
-    }
+        None => (Instant::now(), SystemTime::now()),
+    };
 
     // The intended offsets, when --arrivals asks for them.
     let arrivals = args
@@ -207,33 +208,11 @@ async fn load(args: &Args) -> Result<Report, String> {
         }
     });
 
-    let cap = args
-        .max_in_flight
-        .map(|k| Arc::new(tokio::sync::Semaphore::new(k.get())));
-    let started_at = SystemTime::now();
     let request_target = target.clone();
-    let mut requests = schedule::run(&Tokio, offsets, move |_tick| {
-        let send = request_target.send();
-        let cap = cap.clone();
-        async move {
-            let mut held = None;
-            let _permit = match &cap {
-                Some(cap) => match cap.clone().try_acquire_owned() {
-                    Ok(permit) => Some(permit),
-                    Err(_) => {
-                        let from = Instant::now();
-                        let permit = cap.clone().acquire_owned().await.ok();
-                        held = Some(from.elapsed());
-                        permit
-                    }
-                },
-                None => None,
-            };
-            let sent = Instant::now();
-            let outcome = send.await;
-            (outcome, sent, held)
-        }
-    });
+    let mut requests = schedule::run_at(&Tokio, start, offsets, move |_tick| request_target.send());
+    if let Some(k) = args.max_in_flight {
+        requests = requests.max_in_flight(k.get());
+    }
 
     let bar = if args.quiet || args.json {
         ProgressBar::hidden()
@@ -275,21 +254,21 @@ async fn load(args: &Args) -> Result<Report, String> {
                 continue;
             }
         };
-        let (outcome, sent, hold) = done.output;
+        let outcome = done.output;
         first_intended =
             Some(first_intended.map_or(done.tick.intended, |i| i.min(done.tick.intended)));
         last_finished = Some(last_finished.map_or(done.finished, |f| f.max(done.finished)));
-        if let Some(hold) = hold {
+        if done.was_held() {
             held += 1;
-            held_total += hold;
-            held_max = held_max.max(hold);
+            held_total += done.held();
+            held_max = held_max.max(done.held());
         }
         live_count += 1;
         match outcome {
             Outcome::Response(status) => {
                 *statuses.entry(status).or_insert(0) += 1;
                 let corrected = done.latency();
-                recorder.record(corrected, done.finished.saturating_duration_since(sent));
+                recorder.record(corrected, done.service());
                 let _ = live.record((corrected.as_micros() as u64).max(1));
             }
             Outcome::Failed(kind) => *errors.entry(kind).or_insert(0) += 1,

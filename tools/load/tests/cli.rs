@@ -436,3 +436,33 @@ fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A cap below what the rate needs holds requests back: the report counts
+/// them, and their latency counts from the intended instant (corrected
+/// above uncorrected by the hold).
+#[test]
+fn a_cap_holds_requests_back_and_says_so() {
+    let server = Server::start(&["--hold-ms", "0", "--wait-ms", "20"]);
+    let output = load(
+        &[
+            &server.url,
+            "--rate",
+            "100",
+            "--duration",
+            "1s",
+            "--max-in-flight",
+            "1",
+            "--json",
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("the JSON report");
+    assert_eq!(report["responses"], 100);
+    // One at a time, 20 ms or more each, one every 10 ms: nearly all wait.
+    assert!(report["held"]["count"].as_u64().unwrap() >= 90, "{report}");
+    let corrected = report["corrected"]["p50_us"].as_u64().unwrap();
+    let uncorrected = report["uncorrected"]["p50_us"].as_u64().unwrap();
+    assert!(corrected > uncorrected + 100_000, "{report}");
+}
