@@ -524,6 +524,9 @@ mod engine;
 mod group;
 pub mod interop;
 pub mod jitter;
+#[cfg(feature = "hdrhistogram")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hdrhistogram")))]
+pub mod load;
 mod measure;
 mod rng;
 pub mod rt;
