@@ -41,13 +41,13 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The key in the JSON report.
+    /// Its name in the report (and the JSON's key).
     pub fn key(self) -> &'static str {
         match self {
-            ErrorKind::Refused => "connection_refused",
+            ErrorKind::Refused => "connection refused",
             ErrorKind::Connect => "connect",
-            ErrorKind::Reset => "connection_reset",
-            ErrorKind::Closed => "connection_closed",
+            ErrorKind::Reset => "connection reset",
+            ErrorKind::Closed => "connection closed",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Other => "other",
         }

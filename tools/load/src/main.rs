@@ -15,7 +15,6 @@
 mod args;
 mod client;
 mod report;
-mod shim;
 mod svg;
 
 use std::collections::BTreeMap;
@@ -23,9 +22,9 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stagger::StreamExt;
+use stagger::load::{HdrLog, Recorder, Snapshot};
 use stagger::rand::SeedableRng;
 use stagger::rand::rngs::StdRng;
 use stagger::rt::Tokio;
@@ -33,7 +32,7 @@ use stagger::schedule;
 
 use crate::args::Args;
 use crate::client::{Outcome, Target};
-use crate::report::{Micros, Report};
+use crate::report::Report;
 
 /// How often the progress bar shows the live rate and p99.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
@@ -66,16 +65,11 @@ fn finish(args: &Args, report: &Report) -> ExitCode {
     } else {
         print!("{report}");
     }
-    if let Some(path) = &args.hdr_log {
-        if let Err(e) = report.write_hdr_log(path) {
-            return fail(&e);
-        }
-    }
     if let Some(path) = &args.svg {
         let picture = svg::percentile_plot(
             &report.plan,
-            &report.recorder.corrected,
-            &report.recorder.uncorrected,
+            report.recorder.corrected(),
+            report.recorder.uncorrected(),
         );
         if let Err(e) = std::fs::write(path, picture) {
             return fail(&format!("cannot write {}: {e}", path.display()));
@@ -83,8 +77,8 @@ fn finish(args: &Args, report: &Report) -> ExitCode {
     }
     if report.responses() == 0 {
         let kinds: Vec<String> = report
-            .errors
-            .iter()
+            .recorder
+            .errors_by_kind()
             .map(|(k, n)| format!("{k} ({n})"))
             .collect();
         return fail(&format!(
@@ -214,6 +208,27 @@ async fn load(args: &Args) -> Result<Report, String> {
         requests = requests.max_in_flight(k.get());
     }
 
+    // The HDR log is written as the run goes, an interval at a time.
+    let mut log = match &args.hdr_log {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let log = HdrLog::new(std::io::BufWriter::new(file), started_at)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Some(log)
+        }
+        None => None,
+    };
+    let write_log = |log: &mut Option<HdrLog<_>>, interval: &Snapshot| match log {
+        Some(log) => log.write(interval).map_err(|e| {
+            format!(
+                "cannot write {}: {e}",
+                args.hdr_log.as_ref().expect("a log").display()
+            )
+        }),
+        None => Ok(()),
+    };
+
     let bar = if args.quiet || args.json {
         ProgressBar::hidden()
     } else {
@@ -223,16 +238,10 @@ async fn load(args: &Args) -> Result<Report, String> {
         ProgressStyle::with_template("{spinner} {elapsed_precise} {pos} done  {msg}")
             .expect("a valid template"),
     );
-    let mut recorder = shim::Recorder::new();
-    let mut live = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 2).expect("valid bounds");
-    let mut live_count = 0u64;
-    let mut last = Instant::now();
-    let mut progress = tokio::time::interval(PROGRESS_EVERY);
+    let mut recorder = Recorder::new(start);
     let mut statuses = BTreeMap::new();
-    let mut errors = BTreeMap::new();
-    let (mut held, mut held_total, mut held_max) = (0, Duration::ZERO, Duration::ZERO);
-    let mut first_intended: Option<Instant> = None;
-    let mut last_finished: Option<Instant> = None;
+    let mut progress = tokio::time::interval_at((start + PROGRESS_EVERY).into(), PROGRESS_EVERY);
+    progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let done = tokio::select! {
             biased;
@@ -241,40 +250,32 @@ async fn load(args: &Args) -> Result<Report, String> {
                 None => break,
             },
             _ = progress.tick() => {
-                let elapsed = last.elapsed().as_secs_f64();
-                last = Instant::now();
+                // An interval: the live rate and p99, and a line of the log.
+                let interval = recorder.interval(Instant::now());
                 bar.set_message(format!(
-                    "{:.0}/s  p99 {}",
-                    live_count as f64 / elapsed,
-                    Micros(live.value_at_quantile(0.99))
+                    "{:.0}/s  p99 {:.2?}",
+                    interval.rate(),
+                    Duration::from_micros(interval.corrected().value_at_quantile(0.99))
                 ));
-                bar.set_position(bar.position() + live_count);
-                live.reset();
-                live_count = 0;
+                bar.set_position(recorder.count());
+                write_log(&mut log, &interval)?;
                 continue;
             }
         };
-        let outcome = done.output;
-        first_intended =
-            Some(first_intended.map_or(done.tick.intended, |i| i.min(done.tick.intended)));
-        last_finished = Some(last_finished.map_or(done.finished, |f| f.max(done.finished)));
-        if done.was_held() {
-            held += 1;
-            held_total += done.held();
-            held_max = held_max.max(done.held());
-        }
-        live_count += 1;
-        match outcome {
+        match done.output {
             Outcome::Response(status) => {
                 *statuses.entry(status).or_insert(0) += 1;
-                let corrected = done.latency();
-                recorder.record(corrected, done.service());
-                let _ = live.record((corrected.as_micros() as u64).max(1));
+                recorder.record(&done);
             }
-            Outcome::Failed(kind) => *errors.entry(kind).or_insert(0) += 1,
+            Outcome::Failed(kind) => recorder.record_error(&done, kind.key()),
         }
     }
     bar.finish_and_clear();
+    write_log(&mut log, &recorder.interval(Instant::now()))?;
+    if let Some(mut log) = log {
+        log.flush()
+            .map_err(|e| format!("cannot write the HDR log: {e}"))?;
+    }
 
     let scheduled = match &arrivals {
         Some(kept) => {
@@ -285,22 +286,12 @@ async fn load(args: &Args) -> Result<Report, String> {
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             kept.len() as u64
         }
-        None => statuses.values().sum::<u64>() + errors.values().sum::<u64>(),
-    };
-    let elapsed = match (first_intended, last_finished) {
-        (Some(first), Some(last)) => last.saturating_duration_since(first),
-        _ => Duration::ZERO,
+        None => recorder.count(),
     };
     Ok(Report {
         plan: plan(args),
         scheduled,
         statuses,
-        errors,
-        elapsed,
-        held,
-        held_total,
-        held_max,
         recorder,
-        started_at,
     })
 }

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use hdrhistogram::Histogram;
+use stagger::load::hdrhistogram::Histogram;
 
 const WIDTH: f64 = 800.0;
 const HEIGHT: f64 = 480.0;

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hdrhistogram::Histogram;
-use hdrhistogram::serialization::Deserializer;
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use stagger::load::hdrhistogram::Histogram;
+use stagger::load::hdrhistogram::serialization::Deserializer;
+use stagger::load::hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 
 const LOAD: &str = env!("CARGO_BIN_EXE_stagger-load");
 const SERVER: &str = env!("CARGO_BIN_EXE_stagger-load-server");
@@ -202,7 +202,7 @@ fn a_server_that_resets_every_connection_is_counted_by_kind() {
     let failed: u64 = errors.values().map(|n| n.as_u64().unwrap()).sum();
     assert_eq!(failed, 20, "{errors:?}");
     assert_eq!(
-        errors.get("connection_reset").and_then(|n| n.as_u64()),
+        errors.get("connection reset").and_then(|n| n.as_u64()),
         Some(20),
         "{errors:?}"
     );
@@ -383,26 +383,32 @@ fn two_processes_merge_to_the_one_process_run() {
     }
 }
 
-/// The `corrected` and `uncorrected` histograms of a log.
+/// The `corrected` and `uncorrected` histograms of a log, its intervals
+/// added up.
 fn read_log(path: &Path) -> (Histogram<u64>, Histogram<u64>) {
     let bytes = std::fs::read(path).unwrap();
     let mut deserializer = Deserializer::new();
-    let (mut corrected, mut uncorrected) = (None, None);
+    let mut corrected = Histogram::<u64>::new(3).unwrap();
+    let mut uncorrected = Histogram::<u64>::new(3).unwrap();
+    let mut intervals = 0;
     for entry in IntervalLogIterator::new(&bytes) {
         if let LogEntry::Interval(interval) = entry.expect("a well-formed log") {
             let decoded = base64_decode(interval.encoded_histogram());
             let h: Histogram<u64> = deserializer.deserialize(&mut decoded.as_slice()).unwrap();
             match interval.tag().map(|t| t.as_str()) {
-                Some("corrected") => corrected = Some(h),
-                Some("uncorrected") => uncorrected = Some(h),
+                Some("corrected") => corrected.add(h).unwrap(),
+                Some("uncorrected") => uncorrected.add(h).unwrap(),
                 other => panic!("unexpected tag {other:?}"),
             }
+            intervals += 1;
         }
     }
-    (
-        corrected.expect("a corrected interval"),
-        uncorrected.expect("an uncorrected interval"),
-    )
+    assert!(
+        intervals >= 2,
+        "{intervals} intervals in {}",
+        path.display()
+    );
+    (corrected, uncorrected)
 }
 
 /// Standard base64, as the V2 log encodes histograms.

@@ -24,13 +24,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use clap::Parser;
-use hdrhistogram::Histogram;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+use stagger::load::hdrhistogram::Histogram;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
