@@ -19,6 +19,7 @@ mod svg;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -190,13 +191,15 @@ async fn load(args: &Args) -> Result<Report, String> {
         None => (Instant::now(), SystemTime::now()),
     };
 
-    // The intended offsets, when --arrivals asks for them.
+    // The arrivals: counted, and their offsets kept when --arrivals asks.
+    let scheduled = Arc::new(AtomicU64::new(0));
     let arrivals = args
         .arrivals
         .as_ref()
         .map(|_| Arc::new(Mutex::new(Vec::new())));
-    let kept = arrivals.clone();
+    let (count, kept) = (scheduled.clone(), arrivals.clone());
     let offsets = offsets.inspect(move |&offset| {
+        count.fetch_add(1, Ordering::Relaxed);
         if let Some(kept) = &kept {
             kept.lock().unwrap_or_else(|e| e.into_inner()).push(offset);
         }
@@ -277,17 +280,13 @@ async fn load(args: &Args) -> Result<Report, String> {
             .map_err(|e| format!("cannot write the HDR log: {e}"))?;
     }
 
-    let scheduled = match &arrivals {
-        Some(kept) => {
-            let kept = kept.lock().unwrap_or_else(|e| e.into_inner());
-            let path = args.arrivals.as_ref().expect("kept only with --arrivals");
-            let text: String = kept.iter().map(|d| format!("{}\n", d.as_nanos())).collect();
-            std::fs::write(path, text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            kept.len() as u64
-        }
-        None => recorder.count(),
-    };
+    if let Some(kept) = &arrivals {
+        let kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+        let path = args.arrivals.as_ref().expect("kept only with --arrivals");
+        let text: String = kept.iter().map(|d| format!("{}\n", d.as_nanos())).collect();
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let scheduled = scheduled.load(Ordering::Relaxed);
     Ok(Report {
         plan: plan(args),
         scheduled,

@@ -11,8 +11,7 @@ use stagger::load::{Percentiles, Recorder};
 pub struct Report {
     /// What was asked for, in words: the URL, the rate or stages, the protocol.
     pub plan: String,
-    /// Arrivals in this process's schedule (its segment's share), when
-    /// known (`--arrivals`); else the requests recorded.
+    /// Arrivals in this process's schedule (its segment's share).
     pub scheduled: u64,
     /// Responses by status.
     pub statuses: BTreeMap<u16, u64>,
