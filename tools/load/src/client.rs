@@ -1,16 +1,24 @@
-//! The HTTP side: hyper-util's pooled client (HTTP/1 keep-alive, or HTTP/2
-//! with prior knowledge), one request per tick, and errors sorted by kind.
+//! The HTTP side: hyper's client connections with a pool of its own
+//! (HTTP/1 keep-alive: an idle connection is reused, a new one opened when
+//! none is idle; HTTP/2 with prior knowledge: one connection, its streams
+//! shared), one request per tick, and errors sorted by kind.
+//!
+//! hyper-util's pooled client works too (the first version of this tool
+//! used it), but its pool keys, boxes and checks cost CPU per request that
+//! a tool loading one host does not need.
 
-use std::error::Error as _;
 use std::fmt;
 use std::time::Duration;
 
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::client::conn::{http1, http2};
 use hyper::{Request, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpStream;
 
 use crate::args::Args;
 
@@ -67,15 +75,11 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// Sorts an error from hyper-util's client by what went wrong, looking
-/// through its chain of sources.
-fn classify(error: &hyper_util::client::legacy::Error) -> ErrorKind {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = error.source();
-    let mut kind = if error.is_connect() {
-        ErrorKind::Connect
-    } else {
-        ErrorKind::Other
-    };
+/// Sorts an error by what went wrong, looking through its chain of
+/// sources: the first I/O error decides; else hyper's own kinds.
+fn classify(error: &(dyn std::error::Error + 'static)) -> ErrorKind {
+    let mut source = Some(error);
+    let mut kind = ErrorKind::Other;
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind as Io;
@@ -84,11 +88,12 @@ fn classify(error: &hyper_util::client::legacy::Error) -> ErrorKind {
                 Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe => ErrorKind::Reset,
                 Io::TimedOut => ErrorKind::Timeout,
                 Io::UnexpectedEof => ErrorKind::Closed,
+                _ if kind == ErrorKind::Other => ErrorKind::Connect,
                 _ => kind,
             };
         }
         if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_incomplete_message() || h.is_canceled() {
+            if h.is_incomplete_message() || h.is_canceled() || h.is_closed() {
                 kind = ErrorKind::Closed;
             } else if h.is_timeout() {
                 kind = ErrorKind::Timeout;
@@ -101,8 +106,17 @@ fn classify(error: &hyper_util::client::legacy::Error) -> ErrorKind {
 
 /// The client and the request every tick sends.
 #[derive(Clone)]
-pub struct Target {
-    client: Client<HttpConnector, Full<Bytes>>,
+pub struct Target(Arc<Shared>);
+
+struct Shared {
+    addr: SocketAddr,
+    http2: bool,
+    /// Idle HTTP/1 connections, the last used on top.
+    idle: Mutex<Vec<http1::SendRequest<Full<Bytes>>>>,
+    /// The HTTP/2 connection, once open.
+    h2: tokio::sync::Mutex<Option<http2::SendRequest<Full<Bytes>>>>,
+    /// The request's target: origin form for HTTP/1 (with a Host header),
+    /// absolute for HTTP/2.
     uri: Uri,
     method: hyper::Method,
     headers: hyper::HeaderMap,
@@ -111,9 +125,9 @@ pub struct Target {
 }
 
 impl Target {
-    /// Checks the URL and builds the client: a clear message for a URL it
-    /// cannot load.
-    pub fn new(args: &Args) -> Result<Target, String> {
+    /// Checks the URL, resolves its host and sets up the request: a clear
+    /// message for a URL it cannot load.
+    pub async fn new(args: &Args) -> Result<Target, String> {
         let uri: Uri = args
             .url
             .parse()
@@ -131,57 +145,146 @@ impl Target {
             }
             None => return Err(format!("`{}` is not a URL: it needs `http://`", args.url)),
         }
-        if uri.host().is_none_or(str::is_empty) {
+        let Some(host) = uri.host().filter(|h| !h.is_empty()) else {
             return Err(format!("`{}` is not a URL: it names no host", args.url));
-        }
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_max_idle_per_host(usize::MAX)
-            .http2_only(args.http2)
-            .build(connector);
+        };
+        let port = uri.port_u16().unwrap_or(80);
+        // A bracketed IPv6 literal resolves without its brackets.
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let addr = tokio::net::lookup_host((bare, port))
+            .await
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| format!("cannot load {}: cannot resolve `{host}`", args.url))?;
         let mut headers = hyper::HeaderMap::new();
+        let authority = uri.authority().expect("a host means an authority").clone();
+        if !args.http2 {
+            let host = hyper::header::HeaderValue::from_str(authority.as_str())
+                .map_err(|_| format!("`{}`: the host is not valid in a header", args.url))?;
+            headers.insert(hyper::header::HOST, host);
+        }
         for (name, value) in &args.headers {
             headers.append(name.clone(), value.clone());
         }
-        Ok(Target {
-            client,
+        let uri = if args.http2 {
+            uri
+        } else {
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            Uri::builder()
+                .path_and_query(path)
+                .build()
+                .map_err(|e| format!("`{}` is not a URL: {e}", args.url))?
+        };
+        Ok(Target(Arc::new(Shared {
+            addr,
+            http2: args.http2,
+            idle: Mutex::new(Vec::new()),
+            h2: tokio::sync::Mutex::new(None),
             uri,
             method: args.method.clone(),
             headers,
             body: Bytes::from(args.body.clone().unwrap_or_default()),
             timeout: args.timeout,
-        })
+        })))
     }
 
     /// One request, its response read to the end.
     pub fn send(&self) -> impl Future<Output = Outcome> + Send + use<> {
-        let mut request = Request::new(Full::new(self.body.clone()));
-        *request.method_mut() = self.method.clone();
-        *request.uri_mut() = self.uri.clone();
-        *request.headers_mut() = self.headers.clone();
-        let response = self.client.request(request);
-        let timeout = self.timeout;
+        let shared = self.0.clone();
         async move {
-            let exchange = async {
-                let response = response.await.map_err(|e| classify(&e))?;
-                let status = response.status().as_u16();
-                response.into_body().collect().await.map_err(|e| {
-                    if e.is_timeout() {
-                        ErrorKind::Timeout
-                    } else {
-                        ErrorKind::Closed
-                    }
-                })?;
-                Ok(status)
-            };
-            match tokio::time::timeout(timeout, exchange).await {
+            match tokio::time::timeout(shared.timeout, shared.exchange()).await {
                 Ok(Ok(status)) => Outcome::Response(status),
                 Ok(Err(kind)) => Outcome::Failed(kind),
                 Err(_) => Outcome::Failed(ErrorKind::Timeout),
             }
         }
     }
+}
+
+impl Shared {
+    fn request(&self) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(self.body.clone()));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        request
+    }
+
+    async fn exchange(&self) -> Result<u16, ErrorKind> {
+        if self.http2 {
+            let mut sender = self.h2().await?;
+            let response = sender
+                .send_request(self.request())
+                .await
+                .map_err(|e| classify(&e))?;
+            read(response).await
+        } else {
+            let mut sender = self.h1().await?;
+            let response = sender
+                .send_request(self.request())
+                .await
+                .map_err(|e| classify(&e))?;
+            let status = read(response).await?;
+            // Read to its end: the connection is free for the next request.
+            self.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(sender);
+            Ok(status)
+        }
+    }
+
+    async fn connect(&self) -> Result<TokioIo<TcpStream>, ErrorKind> {
+        let stream = TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| classify(&e))?;
+        let _ = stream.set_nodelay(true);
+        Ok(TokioIo::new(stream))
+    }
+
+    /// An idle HTTP/1 connection, or a new one.
+    async fn h1(&self) -> Result<http1::SendRequest<Full<Bytes>>, ErrorKind> {
+        loop {
+            let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let Some(mut sender) = idle else { break };
+            // Ready at once unless the server closed it meanwhile.
+            if sender.ready().await.is_ok() {
+                return Ok(sender);
+            }
+        }
+        let io = self.connect().await?;
+        let (sender, connection) = http1::handshake(io).await.map_err(|e| classify(&e))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+
+    /// The HTTP/2 connection, opened on first use and again if it closed.
+    async fn h2(&self) -> Result<http2::SendRequest<Full<Bytes>>, ErrorKind> {
+        let mut slot = self.h2.lock().await;
+        if let Some(sender) = slot.as_ref().filter(|s| !s.is_closed()) {
+            return Ok(sender.clone());
+        }
+        let io = self.connect().await?;
+        let (sender, connection) = http2::handshake(TokioExecutor::new(), io)
+            .await
+            .map_err(|e| classify(&e))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        *slot = Some(sender.clone());
+        Ok(sender)
+    }
+}
+
+/// The response's status, its body read to the end.
+async fn read(response: hyper::Response<hyper::body::Incoming>) -> Result<u16, ErrorKind> {
+    let status = response.status().as_u16();
+    response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| classify(&e))?;
+    Ok(status)
 }

@@ -162,7 +162,7 @@ fn offsets(args: &Args) -> Result<Box<dyn Iterator<Item = Duration> + Send>, Str
 
 /// Runs the load and returns the report.
 async fn load(args: &Args) -> Result<Report, String> {
-    let target = Target::new(args)?;
+    let target = Target::new(args).await?;
     let offsets = offsets(args)?;
 
     // One request first, not counted: a URL nothing answers is one line,
