@@ -31,8 +31,11 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use stagger::load::hdrhistogram::Histogram;
-use tokio::net::TcpListener;
+use tokio::net::TcpSocket;
 use tokio::time::Instant;
+
+/// The accept queue's length (the kernel caps it at `net.core.somaxconn`).
+const BACKLOG: u32 = 65_535;
 
 /// A loopback HTTP server with a periodic stall and a witness at /stats.
 #[derive(Parser, Debug)]
@@ -136,8 +139,15 @@ fn serve(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot start tokio: {e}"))?;
     runtime.block_on(async move {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-        let listener = TcpListener::bind(addr)
-            .await
+        // A deep accept queue: an open-loop client opens thousands of
+        // connections during a stall, and a SYN the queue drops is sent
+        // again a second later, a delay the witness would not see.
+        let listener = TcpSocket::new_v4()
+            .and_then(|socket| {
+                socket.set_reuseaddr(true)?;
+                socket.bind(addr)?;
+                socket.listen(BACKLOG)
+            })
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         println!("listening on http://{local}");
