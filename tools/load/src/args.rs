@@ -118,6 +118,11 @@ pub struct Args {
     #[arg(long)]
     pub no_check: bool,
 
+    /// Tokio worker threads (1: tokio's current-thread runtime, everything
+    /// on the main thread; default: one a CPU).
+    #[arg(long)]
+    pub threads: Option<NonZeroUsize>,
+
     /// No progress bar.
     #[arg(short = 'q', long)]
     pub quiet: bool,

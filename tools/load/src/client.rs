@@ -239,6 +239,13 @@ impl Shared {
             .await
             .map_err(|e| classify(&e))?;
         let _ = stream.set_nodelay(true);
+        // Closed with a reset, not a FIN: the thousands of connections a
+        // stall opens would otherwise sit in TIME_WAIT for a minute after
+        // the run, holding their ports, and the next run would run out of
+        // them (connect errors). A zero linger never blocks, the reason
+        // for the deprecation.
+        #[allow(deprecated)]
+        let _ = stream.set_linger(Some(Duration::ZERO));
         Ok(TokioIo::new(stream))
     }
 
