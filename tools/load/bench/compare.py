@@ -5,11 +5,13 @@
     cargo install --locked oha          # optional: skipped when missing
     apt-get install -y wrk              # optional: skipped when missing
     python3 tools/load/bench/compare.py [--rates 1000,5000,20000] [--duration 10]
-        [--tools stagger,oha,oha-c50,wrk] [--rounds 1]
+        [--tools stagger,stagger-warm,oha,oha-c50,wrk] [--rounds 1]
 
 For each rate and tool, a fresh stagger-load-server (127.0.0.1 only, a 1 ms
 wait, responses held 200 ms of every 2 s, bounded by --exit-after) serves one
-run; the client runs under /usr/bin/time (user + system CPU, peak RSS); the
+run (stagger-load as it starts, and with --warm as many connections as oha's
+-c: 500 up to 5 000/s, 5 000 above; oha with --latency-correction, and at its
+default -c 50; wrk closed loop, -t2 -c50); the client runs under /usr/bin/time (user + system CPU, peak RSS); the
 server's /stats gives the witness (its own arrival-to-release times). The
 table prints the rate kept, p99 and p99.9 as each client reports them and
 their distance from the witness, client CPU per request and peak memory, and
@@ -68,9 +70,9 @@ def timed(command, limit):
     return done.stdout, float(user) + float(system), int(rss)
 
 
-def run_stagger(bin_dir, url, rate, duration, limit):
+def run_stagger(bin_dir, url, rate, duration, limit, warm):
     out, cpu, rss = timed([os.path.join(bin_dir, "stagger-load"), url + "/", "--rate", str(rate),
-                           "--duration", f"{duration}s", "--json", "--quiet"], limit)
+                           "--duration", f"{duration}s", "--json", "--quiet", "--warm", str(warm)], limit)
     report = json.loads(out)
     c = report["corrected"]
     n = report["responses"] + sum(report["errors"].values())
@@ -114,7 +116,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", default="1000,5000,20000")
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--tools", default="stagger,oha,oha-c50,wrk")
+    parser.add_argument("--tools", default="stagger,stagger-warm,oha,oha-c50,wrk")
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     bin_dir = os.path.join(target_dir(), "release")
@@ -136,10 +138,14 @@ def main():
                 load = os.getloadavg()[0]
                 server, url = start_server(bin_dir, limit + 30)
                 try:
+                    # Connections open before the run: as many as oha's -c.
+                    connections = 500 if rate <= 5000 else 5000
                     if tool == "stagger":
-                        r = run_stagger(bin_dir, url, rate, args.duration, limit)
+                        r = run_stagger(bin_dir, url, rate, args.duration, limit, 0)
+                    elif tool == "stagger-warm":
+                        r = run_stagger(bin_dir, url, rate, args.duration, limit, connections)
                     elif tool == "oha":
-                        r = run_oha(url, rate, args.duration, limit, 500 if rate <= 5000 else 5000)
+                        r = run_oha(url, rate, args.duration, limit, connections)
                     elif tool == "oha-c50":
                         r = run_oha(url, rate, args.duration, limit, 50)
                     else:

@@ -82,6 +82,12 @@ pub struct Args {
     #[arg(long)]
     pub http2: bool,
 
+    /// Open this many HTTP/1 connections before the run, idle in the pool,
+    /// so that a burst (a stall's end) does not wait for new ones; more are
+    /// opened whenever none is idle.
+    #[arg(long, value_name = "N", default_value_t = 0, conflicts_with = "http2")]
+    pub warm: usize,
+
     /// A request not answered within this long counts as a timeout error.
     #[arg(long, value_parser = parse_duration, default_value = "10s")]
     pub timeout: Duration,

@@ -188,6 +188,25 @@ impl Target {
         })))
     }
 
+    /// Opens `n` HTTP/1 connections, at most 256 at a time, and leaves
+    /// them idle in the pool.
+    pub async fn warm(&self, n: usize) -> Result<(), ErrorKind> {
+        let mut opened = 0;
+        while opened < n {
+            let batch = (n - opened).min(256);
+            let connections = (0..batch).map(|_| self.0.open_h1());
+            for sender in futures::future::join_all(connections).await {
+                self.0
+                    .idle
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(sender?);
+            }
+            opened += batch;
+        }
+        Ok(())
+    }
+
     /// One request, its response read to the end.
     pub fn send(&self) -> impl Future<Output = Outcome> + Send + use<> {
         let shared = self.0.clone();
@@ -259,6 +278,11 @@ impl Shared {
                 return Ok(sender);
             }
         }
+        self.open_h1().await
+    }
+
+    /// A new HTTP/1 connection.
+    async fn open_h1(&self) -> Result<http1::SendRequest<Full<Bytes>>, ErrorKind> {
         let io = self.connect().await?;
         let (sender, connection) = http1::handshake(io).await.map_err(|e| classify(&e))?;
         tokio::spawn(async move {

@@ -180,6 +180,15 @@ async fn load(args: &Args) -> Result<Report, String> {
         }
     }
 
+    if args.warm > 0 {
+        target.warm(args.warm).await.map_err(|kind| {
+            format!(
+                "cannot open {} connections to {}: {kind}",
+                args.warm, args.url
+            )
+        })?;
+    }
+
     // A wall-clock start shared by the processes of a distributed run, on
     // tokio's clock; or now.
     let (start, started_at) = match args.start {

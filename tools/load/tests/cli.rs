@@ -223,6 +223,8 @@ fn a_run_prints_the_table_and_writes_its_files() {
             "1s",
             "--max-in-flight",
             "50",
+            "--warm",
+            "8",
             "--svg",
             svg.to_str().unwrap(),
             "--hdr-log",
