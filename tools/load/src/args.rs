@@ -26,7 +26,12 @@ sent, what a closed-loop tool reports.
 Distributed runs: give every process the same URL, rate or stages, seed and
 --start (Unix seconds, e.g. `$(( $(date +%s) + 10 ))`), and each its own
 --segment i/n (0 <= i < n). Together they send exactly the one-process
-schedule; merge their --hdr-log files with any HdrHistogram tool.
+schedule; merge their --hdr-log files with any HdrHistogram tool. In a
+Kubernetes Indexed Job, `--segment env` reads i from JOB_COMPLETION_INDEX and
+n from STAGGER_SEGMENTS (see stagger::schedule::Segment).
+
+Runtime: tokio (--threads). The progress bar (live rate and p99 every 250 ms)
+goes to stderr, hidden with -q or --json.
 
 Exit status: 0 when the run finished and at least one request succeeded, 1
 when the target could not be reached or every request failed, 2 for bad
@@ -96,8 +101,10 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
 
-    /// Write the corrected and uncorrected histograms to FILE in the
-    /// HdrHistogram V2 log format (tags `corrected` and `uncorrected`).
+    /// Write the corrected and uncorrected histograms to FILE as an
+    /// HdrHistogram interval log (V2 compressed histograms tagged
+    /// `corrected` and `uncorrected`, microseconds, an interval every 250 ms),
+    /// which HdrHistogram's tools read and merge.
     #[arg(long, value_name = "FILE")]
     pub hdr_log: Option<PathBuf>,
 
@@ -110,7 +117,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub arrivals: Option<PathBuf>,
 
-    /// Send only segment i of n of the schedule (0 <= i < n); needs --start.
+    /// Send only segment i of n of the schedule (`i/n`, 0 <= i < n), or
+    /// `env`: i from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job), n from
+    /// STAGGER_SEGMENTS. Needs --start.
     #[arg(long, value_parser = parse_segment, requires = "start")]
     pub segment: Option<Segment>,
 
@@ -217,6 +226,9 @@ pub fn parse_stages(s: &str) -> Result<Stages, String> {
 }
 
 pub fn parse_segment(s: &str) -> Result<Segment, String> {
+    if s == "env" {
+        return Segment::from_env().map_err(|e| format!("--segment env: {e}"));
+    }
     s.parse::<Segment>()
         .map_err(|e| format!("`{s}` is not a segment (`i/n` with 0 <= i < n): {e}"))
 }
@@ -304,6 +316,11 @@ mod tests {
         assert!(parse_segment("4/4").is_err());
         assert!(parse_segment("0/0").is_err());
         assert!(parse_segment("a/b").is_err());
+        // No index in this environment: the variable is named.
+        if std::env::var_os("JOB_COMPLETION_INDEX").is_none() {
+            let e = parse_segment("env").unwrap_err();
+            assert!(e.contains("JOB_COMPLETION_INDEX"), "{e}");
+        }
     }
 
     #[test]
