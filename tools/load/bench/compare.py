@@ -13,7 +13,8 @@ run (stagger-load as it starts, and with --warm as many connections as oha's
 -c: 500 up to 5 000/s, 5 000 above; oha with --latency-correction, and at its
 default -c 50; wrk closed loop, -t2 -c50); the client runs under /usr/bin/time (user + system CPU, peak RSS); the
 server's /stats gives the witness (its own arrival-to-release times). The
-table prints the rate kept, p99 and p99.9 as each client reports them and
+table prints the rate kept (responses per second of the run's duration; for
+wrk, of its own duration), p99 and p99.9 as each client reports them and
 their distance from the witness, client CPU per request and peak memory, and
 the load average before each run: the machine may be shared. Every run is
 bounded in time; all traffic stays on loopback.
@@ -76,7 +77,7 @@ def run_stagger(bin_dir, url, rate, duration, limit, warm):
     report = json.loads(out)
     c = report["corrected"]
     n = report["responses"] + sum(report["errors"].values())
-    return dict(rate=n / duration, n=n, p99=c["p99_us"] / 1e3, p999=c["p99.9_us"] / 1e3,
+    return dict(rate=report["responses"] / duration, n=n, p99=c["p99_us"] / 1e3, p999=c["p99.9_us"] / 1e3,
                 errors=sum(report["errors"].values()), cpu=cpu, rss=rss)
 
 
@@ -87,7 +88,7 @@ def run_oha(url, rate, duration, limit, connections):
     pct = report["latencyPercentiles"]
     n = sum(report.get("statusCodeDistribution", {}).values())
     errors = sum(report.get("errorDistribution", {}).values())
-    return dict(rate=report["summary"]["requestsPerSec"], n=n, p99=pct["p99"] * 1e3,
+    return dict(rate=n / duration, n=n + errors, p99=pct["p99"] * 1e3,
                 p999=pct["p99.9"] * 1e3, errors=errors, cpu=cpu, rss=rss)
 
 
