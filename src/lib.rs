@@ -270,6 +270,9 @@
 //!   `rt::Read` and `rt::Write` on [`sim::net::Stream`].
 //! - `tokio` also puts tokio's `AsyncRead` and `AsyncWrite` on
 //!   [`sim::net::Stream`].
+//! - `hdrhistogram`: `load::Recorder`, corrected and uncorrected latency
+//!   histograms of a [`schedule::run`], their percentiles table and
+//!   HdrHistogram's interval log, on the `hdrhistogram` crate.
 //!
 //! [`Sim`](sim::Sim) needs no feature. With no feature at all, the generic
 //! core ([`Sleeper`], [`Spawn`], [`Runtime`], the combinators and `Sim`)
@@ -313,10 +316,30 @@
 //!   [`schedule::run`] carries its tick's intended and fired instants and
 //!   when its task started and finished the request, read by that task:
 //!   `latency()` (from intended) is exactly `tick.lateness()` +
-//!   `queueing()` (fired to started) + `service()` (started to finished), so
-//!   time a request spent waiting for the executor is never counted as
-//!   service (`run_sends_open_loop`, `run_service_excludes_queueing`; exact
-//!   on Sim: `done_and_completed_instants_are_exact`).
+//!   `held()` (fired to released, under a cap) + `queueing()` (released, or
+//!   fired, to started) + `service()` (started to finished), so time a
+//!   request spent waiting for a slot or for the executor is never counted
+//!   as service (`run_sends_open_loop`, `run_service_excludes_queueing`;
+//!   exact on Sim: `done_and_completed_instants_are_exact`).
+//! - **In-flight caps**: under [`Run::max_in_flight`](schedule::Run::max_in_flight)`(k)`
+//!   (and [`TaskStaggered::max_in_flight`]) never more than `k` requests
+//!   run at once (0 is taken as 1); a request held back starts when a slot
+//!   frees, in order, its latency still counted from its intended instant,
+//!   and is counted in `held_count()` and marked by `released`
+//!   (`run_cap_holds_requests_and_counts_latency_from_intended`,
+//!   `task_staggered_cap_holds_items`; exact on Sim:
+//!   `run_cap_holds_requests_exactly` in `tests/sim.rs`).
+//! - **Stages and segments**: a run of [`schedule::staged`] fires arrival
+//!   `i` at `start` plus the offset where the rate's integral reaches `i`
+//!   (`run_follows_stages`; the closed forms to the nanosecond on Sim:
+//!   `staged_arrivals_are_the_closed_form`); the `n` [`Segment`](schedule::Segment)s
+//!   of one schedule, run at once from one start, send exactly its
+//!   arrivals, each once, for `n` of 2, 3 and 4
+//!   (`segments_union_to_the_whole_schedule`; on threads with a Sim each,
+//!   merging their recorders into the one-process run's histograms:
+//!   `segments_on_threads_merge_to_the_one_process_run` in `tests/load.rs`,
+//!   and `merged_recorders_count_the_whole_run` with the `hdrhistogram`
+//!   feature).
 //! - **Ordering**: [`wait_n`] and [`task_wait_n`] return exactly `n` delays,
 //!   ascending, even when a timer wheel completes waiters out of order: the
 //!   delays are sorted when drawn, never taken from completion order

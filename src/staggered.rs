@@ -602,8 +602,11 @@ where
 /// ```
 #[must_use = "streams do nothing unless polled; dropping this one cancels its tasks"]
 pub struct TaskStaggered<R: Spawn + Sleeper, I, F, Fut: Future> {
-    engine: Engine<Capped<Timers<R, I>, I>, Stamp<F, R>, Tasks<R, Fut>>,
+    engine: Engine<CappedTimers<R, I>, Stamp<F, R>, Tasks<R, Fut>>,
 }
+
+/// When [`TaskStaggered`]'s items are due: their timers, under its cap.
+type CappedTimers<R, I> = Capped<Timers<R, I>, I>;
 
 /// Where [`TaskStaggered`] runs its work.
 type Tasks<R, Fut> = Spawned<R, Tag, (Stamps, <Fut as Future>::Output)>;

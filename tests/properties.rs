@@ -479,3 +479,70 @@ proptest! {
         }
     }
 }
+
+/// Stages from `(from, to, millis)` triples.
+fn stages_of(spec: &[(f64, f64, u64)]) -> Vec<stagger::schedule::Stage> {
+    spec.iter()
+        .map(|&(from, to, ms)| {
+            stagger::schedule::Stage::ramp(from, to, Duration::from_millis(ms)).unwrap()
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Any stages, zero rates and empty stages included: ascending offsets
+    /// within the stages' total duration, as many as the rate's integral
+    /// (arrivals 0, 1, … below it), and each stage's arrivals inside it.
+    #[test]
+    fn staged_offsets_follow_the_integral(
+        spec in proptest::collection::vec((0.0f64..2_000.0, 0.0f64..2_000.0, 0u64..=3_000), 0..6),
+    ) {
+        let stages = stages_of(&spec);
+        let offsets: Vec<_> = stagger::schedule::staged(stages.clone()).collect();
+        prop_assert!(offsets.is_sorted(), "not ascending");
+        let total: Duration = stages.iter().map(|s| s.duration()).sum();
+        prop_assert!(offsets.iter().all(|&at| at <= total));
+        let area: f64 = stages.iter().map(|s| s.arrivals()).sum();
+        let expected = area.ceil();
+        prop_assert!(
+            (offsets.len() as f64 - expected).abs() <= 1.0,
+            "{} arrivals for an integral of {area}", offsets.len()
+        );
+        // The arrivals of each stage: those whose index is below the
+        // integral to its end and at or above the integral to its start.
+        let (mut before, mut start) = (0.0, Duration::ZERO);
+        for stage in &stages {
+            let end = start + stage.duration();
+            for (i, &at) in offsets.iter().enumerate() {
+                let i = i as f64;
+                // Away from the stage's edges by a hair: float sums decide those.
+                if i > before + 1e-6 && i + 1e-6 < before + stage.arrivals() {
+                    prop_assert!(start <= at && at <= end, "arrival {i} at {at:?} outside {start:?}..{end:?}");
+                }
+            }
+            before += stage.arrivals();
+            start = end;
+        }
+    }
+
+    /// Any schedule split `n` ways: the segments are disjoint and their
+    /// union, by global index, is the schedule.
+    #[test]
+    fn segments_union_to_the_schedule(seed: u64, n in 1usize..=8, len in 0usize..=500) {
+        use stagger::schedule::{self, Rate, Segment};
+        let whole: Vec<_> = schedule::poisson(Rate::per_sec(100.0).unwrap(), StdRng::seed_from_u64(seed))
+            .take(len)
+            .collect();
+        let mut union = Vec::new();
+        for i in 0..n {
+            let seg = Segment::new(i, n).unwrap();
+            let share: Vec<_> = schedule::segment(whole.iter().copied(), seg).collect();
+            prop_assert_eq!(share.len(), (0..len).filter(|j| seg.contains(*j)).count());
+            union.extend(share.into_iter().enumerate().map(|(k, at)| (seg.global_index(k).unwrap(), at)));
+        }
+        union.sort();
+        prop_assert_eq!(union, whole.into_iter().enumerate().collect::<Vec<_>>());
+    }
+}

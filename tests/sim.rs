@@ -2444,3 +2444,127 @@ fn done_and_completed_instants_are_exact() {
         assert_eq!(d.latency(), fired - intended + service);
     }
 }
+
+// ===== load tests: the in-flight cap and staged rates, exactly =====
+
+/// Ten requests 10 ms apart, 25 ms each, at most two in flight: request `i`
+/// waits for request `i − 2` to finish, so the holds grow by 5 ms every
+/// two requests, and the latency from the intended instant shows them.
+#[test]
+fn run_cap_holds_requests_exactly() {
+    use stagger::schedule::{self, Rate};
+    let sim = Sim::new();
+    let clock = sim.clone();
+    let arrivals = schedule::constant(Rate::every(Duration::from_millis(10)).unwrap()).take(10);
+    let mut requests = schedule::run(&sim, arrivals, move |_| {
+        clock.sleep(Duration::from_millis(25))
+    })
+    .max_in_flight(2);
+    let mut done: Vec<_> = sim.block_on((&mut requests).collect());
+    done.sort_by_key(|d| d.tick.index);
+    let ms = |v: &[u64]| {
+        v.iter()
+            .map(|&m| Duration::from_millis(m))
+            .collect::<Vec<_>>()
+    };
+    let held: Vec<_> = done.iter().map(|d| d.held()).collect();
+    assert_eq!(held, ms(&[0, 0, 5, 5, 10, 10, 15, 15, 20, 20]));
+    let latency: Vec<_> = done.iter().map(|d| d.latency()).collect();
+    assert_eq!(latency, ms(&[25, 25, 30, 30, 35, 35, 40, 40, 45, 45]));
+    for d in &done {
+        assert_eq!(d.service(), Duration::from_millis(25));
+        assert_eq!(d.tick.lateness(), Duration::ZERO);
+        assert_eq!(d.queueing(), Duration::ZERO);
+        assert_eq!(d.was_held(), d.tick.index >= 2);
+    }
+    assert_eq!(requests.held_count(), 8);
+}
+
+/// A ramp up from 0 to 10 per second over 10 s (arrival `i` at `√(2i)` s),
+/// a hold at 10 per second for 2 s, a ramp down to 0 over 10 s (arrival
+/// `50 + 20 + x` at `12 + 10 − √(100 − 2x)` s): the run's intended instants
+/// are those closed forms, to the nanosecond.
+#[test]
+fn staged_arrivals_are_the_closed_form() {
+    use stagger::schedule::{self, Stage};
+    let secs = Duration::from_secs;
+    let stages = [
+        Stage::ramp(0.0, 10.0, secs(10)).unwrap(),
+        Stage::hold(10.0, secs(2)).unwrap(),
+        Stage::ramp(10.0, 0.0, secs(10)).unwrap(),
+    ];
+    let closed = |i: usize| -> Duration {
+        let i = i as f64;
+        let t = if i < 50.0 {
+            (2.0 * i).sqrt()
+        } else if i < 70.0 {
+            10.0 + (i - 50.0) / 10.0
+        } else {
+            12.0 + 10.0 - (100.0 - 2.0 * (i - 70.0)).sqrt()
+        };
+        Duration::from_secs_f64(t)
+    };
+    let sim = Sim::new();
+    let start = sim.now();
+    let done: Vec<_> = sim
+        .block_on(schedule::run_at(&sim, start, schedule::staged(stages), |_| async {}).collect());
+    assert_eq!(done.len(), 120);
+    for d in &done {
+        let expected = closed(d.tick.index);
+        let got = d.tick.intended - start;
+        assert!(
+            got.abs_diff(expected) <= Duration::from_nanos(1),
+            "arrival {}: {got:?}, closed form {expected:?}",
+            d.tick.index
+        );
+        assert_eq!(d.tick.fired, d.tick.intended);
+    }
+    // Where the closed form is exact in binary, so is the schedule.
+    for (i, at) in [
+        (0, 0),
+        (2, 2),
+        (8, 4),
+        (18, 6),
+        (32, 8),
+        (50, 10),
+        (60, 11),
+        (70, 12),
+    ] {
+        assert_eq!(
+            done.iter()
+                .find(|d| d.tick.index == i)
+                .unwrap()
+                .tick
+                .intended
+                - start,
+            secs(at)
+        );
+    }
+}
+
+/// A time-changed Poisson process: none during a hold at 0, about the
+/// integral of the rate in all, the same arrivals from the same seed.
+#[test]
+fn staged_poisson_follows_the_rate() {
+    use stagger::schedule::{self, Stage};
+    let secs = Duration::from_secs;
+    let stages = || {
+        [
+            Stage::ramp(0.0, 200.0, secs(10)).unwrap(),
+            Stage::hold(0.0, secs(5)).unwrap(),
+            Stage::hold(200.0, secs(10)).unwrap(),
+        ]
+    };
+    let arrivals: Vec<_> = schedule::staged_poisson(stages(), StdRng::seed_from_u64(5)).collect();
+    let again: Vec<_> = schedule::staged_poisson(stages(), StdRng::seed_from_u64(5)).collect();
+    assert_eq!(arrivals, again);
+    assert!(arrivals.is_sorted());
+    // 1000 + 0 + 2000 expected; a Poisson count's deviation is √3000 ≈ 55.
+    assert!((2750..3250).contains(&arrivals.len()), "{}", arrivals.len());
+    assert!(arrivals.iter().all(|&at| at <= secs(10) || at >= secs(15)));
+    let first_second = arrivals.iter().filter(|&&at| at < secs(1)).count();
+    assert!(
+        first_second < 30,
+        "{first_second} in the first second (10 expected)"
+    );
+}

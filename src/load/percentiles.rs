@@ -11,8 +11,9 @@ pub const PERCENTILES: [f64; 7] = [50.0, 75.0, 90.0, 99.0, 99.9, 99.99, 100.0];
 
 /// Latency percentiles, corrected (from the intended start) beside
 /// uncorrected (from the actual start), as wrk2's `--u_latency` and oha
-/// print them, to the histograms' precision (each value the lowest of its
-/// bucket: within 0.1 % below the latency). `Display` prints the table:
+/// print them, to the histograms' precision: each value is the roundest
+/// of its bucket (the values the histogram cannot tell apart, 0.1 % wide),
+/// so an exact 35 ms reads `35ms`. `Display` prints the table:
 ///
 /// ```text
 ///   percentile    corrected  uncorrected
@@ -75,9 +76,7 @@ impl Percentiles {
             } else {
                 h.value_at_percentile(p)
             };
-            // The bottom of the value's bucket (HdrHistogram gives the top):
-            // a latency of exactly 3 ms reads 3ms, not 3.001ms.
-            Duration::from_micros(h.lowest_equivalent(us))
+            Duration::from_micros(roundest(h.lowest_equivalent(us), h.highest_equivalent(us)))
         };
         Percentiles {
             rows: percentiles
@@ -95,6 +94,22 @@ impl Percentiles {
     pub fn rows(&self) -> &[Row] {
         &self.rows
     }
+}
+
+/// The value of `low..=high` (a histogram bucket: every value in it is the
+/// same to the histogram) with the most trailing zeros: a latency of 35 ms
+/// recorded in the bucket 34 976–35 007 µs reads 35ms, not 34.976ms.
+fn roundest(low: u64, high: u64) -> u64 {
+    let mut step = 10_u64.pow(19);
+    while step > 1 {
+        if let Some(round) = low.div_ceil(step).checked_mul(step) {
+            if round <= high {
+                return round;
+            }
+        }
+        step /= 10;
+    }
+    low
 }
 
 impl fmt::Display for Percentiles {

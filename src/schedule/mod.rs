@@ -13,7 +13,16 @@
 //! - [`spread`]`(n, window, rng)`: `n` uniform offsets in `[0, window]`,
 //!   ascending, for staggered start-up;
 //! - [`jittered`]`(schedule, distribution, rng)`: each offset delayed by a
-//!   random draw, order kept, for jittered intervals.
+//!   random draw, order kept, for jittered intervals;
+//! - [`staged`]`(stages)` and [`staged_poisson`]`(stages, rng)`: a rate that
+//!   changes over time, in [`Stage`]s (ramp up, hold, ramp down, as k6's
+//!   `ramping-arrival-rate`), arrival `i` where the rate's integral reaches
+//!   `i`, in closed form (no drift);
+//! - [`segment`]`(schedule, seg)`: segment `i` of `n` of a schedule, every
+//!   `n`th arrival, so that `n` processes given the same schedule, seed and
+//!   start ([`instant_at`] from the wall clock, [`run_at`]) together send
+//!   exactly the schedule (see [`Segment`] for a Kubernetes Indexed Job
+//!   running them).
 //!
 //! [`ticks`] fires a schedule on any backend, one timer at a time, yielding
 //! a [`Tick`] (index, intended instant, fired instant) for each
@@ -36,10 +45,30 @@
 //! the intended instant, [`Completed::service`] from when the request's task
 //! started it, and the gap between their percentiles is the coordinated
 //! omission a closed-loop tool would have hidden (see `examples/load.rs`;
-//! [`Tick::lateness`] and [`Completed::queueing`] say where the gap came
-//! from: ticks behind schedule, or tasks waiting for the executor). When ticks fall behind,
+//! [`Tick::lateness`], [`Completed::held`] and [`Completed::queueing`] say
+//! where the gap came from: ticks behind schedule, a cap on requests in
+//! flight, or tasks waiting for the executor). When ticks fall behind,
 //! [`Missed::Burst`], the default, fires every overdue tick at once with its
 //! true intended instant, so none of the delay is lost.
+//!
+//! # A cap on requests in flight
+//!
+//! An open-loop run sends each request on time however many are in flight:
+//! a stalled service gathers thousands, each a connection or a socket.
+//! [`Run::max_in_flight`] caps them. A request the cap holds back starts
+//! when a slot frees, late, and its latency still counts from its intended
+//! instant (wrk2's rule): the cap never hides the stall, it moves the wait
+//! from the server's queue to the client's, and [`Completed::held`],
+//! [`Run::held_count`] and the recorder's counts say how many waited and
+//! how long.
+//!
+//! # Recording
+//!
+//! With the `hdrhistogram` feature, `stagger::load::Recorder` records each
+//! [`Completed`] into corrected and uncorrected histograms, counts errors by
+//! kind, late starts and held requests, and prints the percentiles table;
+//! its interval snapshots feed a progress line and HdrHistogram's interval
+//! log, and recorders merge (`examples/staged_load.rs`).
 //!
 //! # Examples
 //!

@@ -227,6 +227,14 @@ pub enum RateReason {
     Negative,
 }
 
+/// Events per second: [`Rate::per_sec_f64`], so that a `Rate` is a
+/// [`Stage`](super::Stage)'s rate.
+impl From<Rate> for f64 {
+    fn from(rate: Rate) -> f64 {
+        rate.per_sec_f64()
+    }
+}
+
 /// Checks a [`Stage`](super::Stage)'s rate per second: finite, zero or
 /// more.
 pub(crate) fn stage_rate(per_sec: f64) -> Result<f64, RateError> {

@@ -128,7 +128,7 @@ impl<T> Completed<T> {
 /// order: an open-loop load generator.
 ///
 /// The schedule's offsets count from one start, read now; the ticks fire as
-/// [`ticks`] fires them, on one timer, [`Missed::Burst`] by default, so a
+/// [`ticks`](super::ticks) fires them, on one timer, [`Missed::Burst`] by default, so a
 /// slow service cannot slow the arrivals down and hide its own latency
 /// (coordinated omission, in wrk2's terms): when the poller or the machine
 /// stalls, the ticks it held up still carry their intended instants, and
@@ -260,8 +260,11 @@ where
 /// Stream for the [`run`] function.
 #[must_use = "streams do nothing unless polled; dropping this one cancels its requests"]
 pub struct Run<R: Spawn + Sleeper, I, F, Fut: Future> {
-    engine: Engine<Capped<Ticks<R, I>, Tick>, Stamped<F, R>, Requests<R, Fut>>,
+    engine: Engine<Due<R, I>, Stamped<F, R>, Requests<R, Fut>>,
 }
+
+/// When [`Run`]'s requests are due: its ticks, under its cap.
+type Due<R, I> = Capped<Ticks<R, I>, Tick>;
 
 /// Where [`Run`] runs its requests.
 type Requests<R, Fut> = Spawned<R, (usize, Duration), Timing<<Fut as Future>::Output>>;

@@ -51,8 +51,33 @@ use crate::sleeper::Sleeper;
 /// ```
 ///
 /// Each pod then builds the same schedule, keeps its segment and runs it from
-/// the shared start; their recorders' histograms
-/// ([`Recorder::merge`](crate::load::Recorder::merge), with the
+/// the shared start:
+///
+/// ```
+/// use futures::StreamExt;
+/// use stagger::prelude::*;
+/// use stagger::schedule::{self, Rate, Segment};
+/// use stagger::sim::Sim;
+/// use std::time::UNIX_EPOCH;
+///
+/// # let rt = Sim::new();
+/// // In a pod: its share, and the start all pods were given.
+/// let seg = Segment::from_env().unwrap_or(Segment::WHOLE); // the whole, outside a Job
+/// let start = match std::env::var("START_UNIX_SECS").ok().and_then(|s| s.parse().ok()) {
+///     Some(secs) => schedule::instant_at(&rt, UNIX_EPOCH + Duration::from_secs(secs)),
+///     None => rt.now(),
+/// };
+/// let arrivals = schedule::constant(Rate::per_sec(1000.0)?).take(1000);
+/// let requests = schedule::run_at(&rt, start, schedule::segment(arrivals, seg), |_tick| async {
+///     // send the request here
+/// });
+/// let sent = rt.block_on(requests.count());
+/// assert_eq!(sent, 1000 / seg.count() + usize::from(seg.index() < 1000 % seg.count()));
+/// # Ok::<(), stagger::schedule::RateError>(())
+/// ```
+///
+/// Their recorders' histograms
+/// (`stagger::load::Recorder::merge`, with the
 /// `hdrhistogram` feature, or their HdrHistogram logs) add up to the whole
 /// run's. The pods' clocks must agree (NTP keeps them within a millisecond
 /// or so): a pod whose clock is ahead starts its share early.
@@ -310,5 +335,52 @@ fn far_future(now: Instant) -> Instant {
             return at;
         }
         step /= 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_segments_are_typed_errors() {
+        assert_eq!(Segment::new(0, 0), Err(SegmentError::ZeroCount));
+        assert_eq!(
+            Segment::new(4, 4),
+            Err(SegmentError::OutOfRange { index: 4, count: 4 })
+        );
+        assert_eq!(
+            "4/4".parse::<Segment>().unwrap_err().to_string(),
+            "invalid segment 4/4: the index must be below the count (segments count from 0)"
+        );
+        assert_eq!(
+            "1-4".parse::<Segment>().unwrap_err().to_string(),
+            "invalid segment \"1-4\": expected i/n, such as 0/4"
+        );
+        assert!("-1/4".parse::<Segment>().is_err());
+        assert_eq!(" 2 / 4 ".parse::<Segment>(), Segment::new(2, 4));
+        assert_eq!(Segment::new(2, 4).unwrap().to_string(), "2/4");
+        assert_eq!(Segment::default(), Segment::WHOLE);
+    }
+
+    #[test]
+    fn segmented_size_hints_are_exact() {
+        for n in 1..=5 {
+            for len in 0..=12 {
+                for i in 0..n {
+                    let mut seg = segment(
+                        (0..len).map(Duration::from_secs),
+                        Segment::new(i, n).unwrap(),
+                    );
+                    loop {
+                        let left = seg.clone().count();
+                        assert_eq!(seg.size_hint(), (left, Some(left)), "{i}/{n} of {len}");
+                        if seg.next().is_none() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -42,26 +42,46 @@ pub struct Stage {
 
 impl Stage {
     /// A rate going linearly from `from` to `to` per second over `over`.
+    /// Each rate is a number per second (`f64`, or an integer) or a
+    /// [`Rate`](super::Rate).
     ///
     /// # Errors
     ///
     /// Returns a [`RateError`] naming the rate if either is NaN, infinite
     /// or negative.
-    pub fn ramp(from: f64, to: f64, over: Duration) -> Result<Stage, RateError> {
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stagger::schedule::{Rate, Stage};
+    /// use std::time::Duration;
+    ///
+    /// let up = Stage::ramp(0, Rate::every(Duration::from_millis(1))?, Duration::from_secs(10))?;
+    /// assert_eq!(up.to(), 1000.0);
+    /// assert_eq!(up.arrivals(), 5000.0);
+    /// # Ok::<(), stagger::schedule::RateError>(())
+    /// ```
+    pub fn ramp(
+        from: impl Into<f64>,
+        to: impl Into<f64>,
+        over: Duration,
+    ) -> Result<Stage, RateError> {
         Ok(Stage {
-            from: stage_rate(from)?,
-            to: stage_rate(to)?,
+            from: stage_rate(from.into())?,
+            to: stage_rate(to.into())?,
             over,
         })
     }
 
-    /// A constant rate, `rate` per second, for `over`.
+    /// A constant rate, `rate` per second (or a [`Rate`](super::Rate)), for
+    /// `over`.
     ///
     /// # Errors
     ///
     /// Returns a [`RateError`] naming the rate if it is NaN, infinite or
     /// negative.
-    pub fn hold(rate: f64, over: Duration) -> Result<Stage, RateError> {
+    pub fn hold(rate: impl Into<f64>, over: Duration) -> Result<Stage, RateError> {
+        let rate = rate.into();
         Stage::ramp(rate, rate, over)
     }
 

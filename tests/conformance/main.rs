@@ -9,6 +9,7 @@ mod counting;
 mod duplex;
 #[cfg(any(feature = "backon", feature = "hyper"))]
 mod interop;
+mod load;
 mod net;
 mod schedule;
 mod staggered;
@@ -100,6 +101,15 @@ macro_rules! conformance {
             conformance!(@net $rt;
                 net_streams_without_latency_work_on_the_backend,
             );
+            conformance!(@load $rt;
+                run_cap_holds_requests_and_counts_latency_from_intended,
+                task_staggered_cap_holds_items,
+                run_follows_stages,
+                segments_union_to_the_whole_schedule,
+            );
+            conformance!(@load_with $rt;
+                #[cfg(feature = "hdrhistogram")] merged_recorders_count_the_whole_run,
+            );
             conformance!(@interop $rt;
                 #[cfg(feature = "backon")] backon_retries_on_the_backend_clock,
                 #[cfg(feature = "hyper")] hyper_timer_keeps_the_contract,
@@ -129,6 +139,19 @@ macro_rules! conformance {
         #[test]
         fn $test() {
             super::schedule::$test(&$rt);
+        }
+    )*};
+    (@load $rt:expr; $($test:ident,)*) => {$(
+        #[test]
+        fn $test() {
+            super::load::$test(&$rt);
+        }
+    )*};
+    (@load_with $rt:expr; $(#[$cfg:meta] $test:ident,)*) => {$(
+        #[$cfg]
+        #[test]
+        fn $test() {
+            super::load::$test(&$rt);
         }
     )*};
     (@net $rt:expr; $($test:ident,)*) => {$(
