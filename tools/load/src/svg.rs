@@ -45,9 +45,11 @@ pub fn percentile_plot(
     // Grid and labels: x at 0 %, 90 %, 99 % …, y at five steps.
     for d in 0..=decades as u32 {
         let px = x(d as f64);
+        // 0%, 90%, 99%, 99.9%…: written out, not computed in floats.
         let label = match d {
             0 => "0%".to_owned(),
-            d => format!("{}%", 100.0 - 100.0 / 10f64.powi(d as i32)),
+            1 => "90%".to_owned(),
+            d => format!("99.{}%", "9".repeat(d as usize - 2)).replace(".%", "%"),
         };
         let _ = writeln!(
             svg,
@@ -119,13 +121,14 @@ pub fn percentile_plot(
     svg
 }
 
-/// The smallest of 1, 2, 5 × 10^k at or above `v`.
+/// The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k at or above
+/// `v`: an axis top the data nearly fills.
 fn nice_ceiling(v: f64) -> f64 {
     if v <= 0.0 || !v.is_finite() {
         return 1.0;
     }
     let base = 10f64.powf(v.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
+    [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
         .iter()
         .map(|m| m * base)
         .find(|&c| c >= v)
@@ -159,10 +162,12 @@ mod tests {
         assert!(svg.starts_with("<svg"));
         assert!(svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<polyline").count(), 2);
-        assert!(svg.contains("99.9%"));
+        assert!(svg.contains(">99.9%<"), "{svg}");
+        assert!(svg.contains(">90%<"));
         assert!(svg.contains("a &lt;title&gt;"));
-        assert_eq!(nice_ceiling(105.0), 200.0);
-        assert_eq!(nice_ceiling(0.3), 0.5);
+        assert_eq!(nice_ceiling(105.0), 120.0);
+        assert_eq!(nice_ceiling(213.0), 250.0);
+        assert!((nice_ceiling(0.35) - 0.4).abs() < 1e-12);
     }
 
     #[test]
