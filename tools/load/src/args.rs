@@ -30,7 +30,8 @@ schedule; merge their --hdr-log files with any HdrHistogram tool. In a
 Kubernetes Indexed Job, `--segment env` reads i from JOB_COMPLETION_INDEX and
 n from STAGGER_SEGMENTS (see stagger::schedule::Segment).
 
-Runtime: tokio (--threads). The progress bar (live rate and p99 every 250 ms)
+Runtime: tokio (--threads; `--threads 1` costs less CPU a request and keeps
+bursts less well). No smol: see BENCHMARKS.md. The progress bar (live rate and p99 every 250 ms)
 goes to stderr, hidden with -q or --json.
 
 Exit status: 0 when the run finished and at least one request succeeded, 1
