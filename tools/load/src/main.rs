@@ -18,6 +18,7 @@ mod report;
 mod svg;
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,11 +69,20 @@ fn fail(message: &str) -> ExitCode {
 
 /// Prints and writes what the run found.
 fn finish(args: &Args, report: &Report) -> ExitCode {
-    if args.json {
-        println!("{}", report.to_json());
+    // Written, not print!ed: a reader that went away (`| head`) is an
+    // error to report, not a panic.
+    let mut out = std::io::stdout().lock();
+    let written = if args.json {
+        writeln!(out, "{}", report.to_json())
     } else {
-        print!("{report}");
+        write!(out, "{report}")
+    };
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return fail(&format!("cannot write the report: {e}"));
+        }
     }
+    drop(out);
     if let Some(path) = &args.svg {
         let picture = svg::percentile_plot(
             &report.plan,

@@ -94,13 +94,16 @@ impl fmt::Display for Report {
         for (kind, n) in r.errors_by_kind() {
             writeln!(f, "  error: {kind}: {n}")?;
         }
-        writeln!(
-            f,
-            "  {} started over 5 ms late; {} held by --max-in-flight (longest {:.2?})",
-            r.late(),
-            r.held(),
-            r.held_max()
-        )?;
+        write!(f, "  {} started over 5 ms late", r.late())?;
+        if r.held() > 0 {
+            write!(
+                f,
+                "; {} held by --max-in-flight (longest {:.2?})",
+                r.held(),
+                r.held_max()
+            )?;
+        }
+        writeln!(f)?;
         if self.responses() == 0 {
             return Ok(());
         }

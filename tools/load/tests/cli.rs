@@ -474,3 +474,26 @@ fn a_cap_holds_requests_back_and_says_so() {
     let uncorrected = report["uncorrected"]["p50_us"].as_u64().unwrap();
     assert!(corrected > uncorrected + 100_000, "{report}");
 }
+
+/// A reader that goes away before the report (`stagger-load … | head -1`)
+/// is no panic: the run ends as it would have.
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    let server = Server::start(&["--hold-ms", "0"]);
+    let mut child = Command::new(LOAD)
+        .args([&server.url, "--rate", "20", "--duration", "200ms", "-q"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("stagger-load starts");
+    drop(child.stdout.take()); // the reader is gone before the report
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "stagger-load ran over 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}
