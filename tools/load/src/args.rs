@@ -3,7 +3,7 @@
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use stagger::schedule::{Rate, Segment, Stage};
@@ -126,7 +126,7 @@ pub struct Args {
 
     /// Start at this wall-clock instant (Unix seconds, fractions allowed).
     #[arg(long, value_parser = parse_start)]
-    pub start: Option<f64>,
+    pub start: Option<SystemTime>,
 
     /// Skip the first request, sent before the run and not counted, that
     /// checks the URL answers: with it, an unreachable target is one line of
@@ -234,15 +234,16 @@ pub fn parse_segment(s: &str) -> Result<Segment, String> {
         .map_err(|e| format!("`{s}` is not a segment (`i/n` with 0 <= i < n): {e}"))
 }
 
-fn parse_start(s: &str) -> Result<f64, String> {
-    let t: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a Unix time in seconds"))?;
+fn parse_start(s: &str) -> Result<SystemTime, String> {
+    let bad = || format!("`{s}` is not a Unix time in seconds");
+    let t: f64 = s.trim().parse().map_err(|_| bad())?;
     if !t.is_finite() || t < 0.0 {
-        return Err(format!("`{s}` is not a Unix time in seconds"));
+        return Err(bad());
     }
-    Ok(t)
+    stagger::try_from_secs_f64(t)
+        .ok()
+        .and_then(|since| UNIX_EPOCH.checked_add(since))
+        .ok_or_else(|| format!("`{s}`: a Unix time too far off for this system's clock"))
 }
 
 fn parse_method(s: &str) -> Result<hyper::Method, String> {
@@ -309,6 +310,18 @@ mod tests {
         assert!(parse_stages("100").is_err());
         assert!(parse_stages("100@").is_err());
         assert!(parse_stages("NaN@1s").is_err());
+    }
+
+    #[test]
+    fn starts() {
+        assert_eq!(
+            parse_start("1.5"),
+            Ok(UNIX_EPOCH + Duration::from_millis(1500))
+        );
+        assert!(parse_start("-1").is_err());
+        assert!(parse_start("NaN").is_err());
+        assert!(parse_start("1e300").is_err());
+        assert!(parse_start("tomorrow").is_err());
     }
 
     #[test]

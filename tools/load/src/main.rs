@@ -23,7 +23,7 @@ use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stagger::StreamExt;
@@ -202,8 +202,7 @@ async fn load(args: &Args) -> Result<Report, String> {
     // A wall-clock start shared by the processes of a distributed run, on
     // tokio's clock; or now.
     let (start, started_at) = match args.start {
-        Some(unix) => {
-            let at = UNIX_EPOCH + Duration::from_secs_f64(unix);
+        Some(at) => {
             if let Ok(behind) = SystemTime::now().duration_since(at) {
                 if behind > Duration::from_secs(1) {
                     return Err(format!(

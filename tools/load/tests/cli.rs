@@ -138,6 +138,16 @@ fn bad_input_is_one_line_and_exit_2() {
         "--start",
     );
     assert_fails(&load(&["http://127.0.0.1:1/"], quick), 2, "--rate");
+    // A start no clock can hold (it panicked converting it, once).
+    let far = [
+        "http://127.0.0.1:1/",
+        "--rate",
+        "10",
+        "--start",
+        "1e300",
+        "--no-check",
+    ];
+    assert_fails(&load(&far, quick), 2, "too far off");
 }
 
 #[test]
