@@ -221,6 +221,10 @@ pub fn parse_stages(s: &str) -> Result<Stages, String> {
         if from == 0.0 && to == 0.0 {
             return Err(format!("stage `{part}`: the rate is 0 throughout"));
         }
+        // As --rate: a rate whose period rounds to 0 ns is no rate.
+        for rate in [from, to].into_iter().filter(|&r| r > 0.0) {
+            Rate::per_sec(rate).map_err(|e| format!("stage `{part}`: {e}"))?;
+        }
         stages.push(Stage::ramp(from, to, over).map_err(|e| format!("stage `{part}`: {e}"))?);
     }
     Ok(Stages(stages))
@@ -310,6 +314,8 @@ mod tests {
         assert!(parse_stages("100").is_err());
         assert!(parse_stages("100@").is_err());
         assert!(parse_stages("NaN@1s").is_err());
+        assert!(parse_stages("1e300@1s").is_err());
+        assert!(parse_stages("0..1e300@1s").is_err());
     }
 
     #[test]
