@@ -280,6 +280,7 @@ fn a_run_prints_the_table_and_writes_its_files() {
         serde_json::from_slice(&output.stdout).expect("the JSON report");
     assert_eq!(report["responses"], 50);
     assert!(report["corrected"]["p99_us"].as_u64().unwrap() > 0);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The split: two processes given the same start, seed and rate, each its
@@ -393,6 +394,7 @@ fn two_processes_merge_to_the_one_process_run() {
             "p{q}: one process {a} µs, merged {b} µs"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The `corrected` and `uncorrected` histograms of a log, its intervals
