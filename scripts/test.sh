@@ -77,6 +77,13 @@ RUSTFLAGS="--cfg loom" cargo test --locked --release --lib \
 step "cargo clippy -p stagger-tour --all-targets --all-features"
 cargo clippy --locked -p stagger-tour --all-targets --all-features -- -D warnings
 
+# The load tool is a package of its own too: linted, and its tests (the
+# built binaries against a loopback server, a two-process split) run.
+step "cargo clippy -p stagger-load --all-targets"
+cargo clippy --locked -p stagger-load --all-targets -- -D warnings
+step "cargo test -p stagger-load"
+cargo test --locked -p stagger-load
+
 step "examples, run"
 cargo run --locked -p stagger-tour --example tour -- --runtime sim --n 1000 --max-delay 60
 cargo run --locked -p stagger-tour --example tour --all-features -- --runtime tokio
