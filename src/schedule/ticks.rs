@@ -116,9 +116,12 @@ pub struct Tick {
     /// [`Missed::Delay`] or a [`reset`](Ticks::reset_at), which keep the
     /// gaps between offsets).
     pub intended: Instant,
-    /// When it fired: when the stream yielded it, on the backend's clock.
-    /// Earlier than `intended` only on a clock that lags its own timers
-    /// (the stream trusts a timer that fired).
+    /// When it fired: the reading of the backend's clock that found it
+    /// due. One reading serves every tick due by then: a burst of overdue
+    /// ticks reads the clock once, and its ticks share that instant, however
+    /// long the consumer takes between them. Earlier than `intended` only
+    /// on a clock that lags its own timers (the stream trusts a timer that
+    /// fired).
     pub fired: Instant,
 }
 
@@ -238,6 +241,7 @@ where
         skipped: 0,
         timer: Box::pin(None),
         timer_at: None,
+        seen: None,
         ended: false,
     }
 }
@@ -315,6 +319,9 @@ pub struct Ticks<S: Sleeper, I> {
     timer: Pin<Box<Option<S::Sleep>>>,
     /// The deadline `timer` was set for.
     timer_at: Option<Instant>,
+    /// The clock's last reading: a tick meant for it or earlier is due,
+    /// and fires with that reading, without reading the clock again.
+    seen: Option<Instant>,
     /// The schedule has ended.
     ended: bool,
 }
@@ -514,7 +521,15 @@ impl<S: Sleeper, I: Iterator<Item = Duration>> Ticks<S, I> {
             }
             return Poll::Pending;
         };
-        let now = self.sleeper.now();
+        // One clock reading serves a whole burst of due ticks.
+        let now = match self.seen {
+            Some(seen) if intended <= seen => seen,
+            _ => {
+                let now = self.sleeper.now();
+                self.seen = Some(now);
+                now
+            }
+        };
         if intended > now {
             if self.timer_at != Some(intended) {
                 // One timer at a time: the old one goes first.
