@@ -12,8 +12,11 @@
 //! Elapsed time is read on the backend's own clock ([`Sleeper::now`]): real
 //! time on tokio, async-std and smol, virtual time on Sim, whose lateness is
 //! therefore exactly zero. The wall column is real time for every cell; on a
-//! real backend it is the elapsed time itself. Sim has no hand-written
-//! counterpart (no other executor runs in virtual time). The hand-written
+//! real backend it is the elapsed time itself. Sim's counterpart is
+//! `tokio-paused/hand unconstrained FU`: the same sleeps written by hand on
+//! tokio's paused clock (a current-thread runtime with `start_paused`,
+//! whose clock auto-advances when it idles), the comparison virtual-time
+//! users make; compare their wall columns. The hand-written
 //! baselines are `support/hand.rs`, shared with the `wait_n` bench; here they
 //! sleep the same pre-drawn delays stagger draws from its seeded generator.
 
@@ -143,6 +146,8 @@ const CELLS: &[&str] = &[
     "smol/hand spawned",
     "sim/stagger wait_n",
     "sim/stagger task_wait_n",
+    #[cfg(feature = "tokio")]
+    "tokio-paused/hand unconstrained FU",
 ];
 
 /// Reads a field of `/proc/self/status`, in bytes.
@@ -260,6 +265,18 @@ fn run_cell(cell: &str, n: usize, max: Duration) -> ExitCode {
             sim.block_on(timed(&sim, || {
                 stagger::task_wait_n_with(&sim, &mut seeded(), n, max)
             }))
+        }
+        // The comparison virtual-time users make: the same sleeps by hand on
+        // tokio's paused clock, which auto-advances when the runtime idles.
+        #[cfg(feature = "tokio")]
+        "tokio-paused/hand unconstrained FU" => {
+            use stagger::rt::Tokio;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            rt.block_on(timed(&Tokio, || hand::tokio_unconstrained_fu(pre())))
         }
         other => {
             eprintln!("scale: unknown cell {other:?}");
