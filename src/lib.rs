@@ -486,7 +486,9 @@
 //!   instants (`ticks_keep_tokio_interval_s_timelines_on_a_paused_clock` in
 //!   `tests/tokio.rs`), and on Sim to the nanosecond
 //!   (`tokio_interval_tests_pass_on_sim_to_the_nanosecond` in
-//!   `tests/sim.rs`). On [`schedule::interval`], Skip and Latest catch up in
+//!   `tests/sim.rs`). A tick's `fired` is the clock reading that found it
+//!   due, one reading for a burst of due ticks. On [`schedule::interval`],
+//!   Skip and Latest catch up in
 //!   constant time however far behind (`skip_and_latest_catch_up_in_constant_time`),
 //!   landing where stepping does (`interval_catches_up_as_stepping_does`).
 //!   A sleeper whose timers fire before its own clock reaches their

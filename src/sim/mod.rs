@@ -7,15 +7,6 @@
 //! returns in microseconds of wall time, and reports exactly what a perfect
 //! timer would have.
 //!
-//! One shortcut keeps that true at a lower cost: inside the poll of a
-//! [`wait_n`](crate::wait_n), which runs nothing between its sleeps, a sleep
-//! may move the clock to its own deadline itself, when nothing else is
-//! queued to run and no other timer comes first, instead of waiting for the
-//! executor to; every other timer still fires at its deadline, in order, and
-//! anything woken still runs before the clock moves on. (A future that
-//! returns `Pending` without arranging a wake-up, and counts on being polled
-//! again anyway, may then be polled next at a later instant.)
-//!
 //! # When to use it
 //!
 //! - **Tests** of code written against [`Sleeper`] / [`Runtime`]: delays of
