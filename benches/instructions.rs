@@ -24,7 +24,7 @@ use rand::SeedableRng;
 use rand::distr::{Distribution, Uniform};
 use rand::rngs::StdRng;
 use stagger::prelude::*;
-use stagger::schedule::{self, Rate};
+use stagger::schedule;
 use stagger::sim::Sim;
 
 #[path = "support/hand.rs"]
@@ -144,9 +144,11 @@ async fn staggered<S: Sleeper + Clone>(sleeper: &S, n: usize, max: Duration) -> 
     out.len()
 }
 
-/// `n` ticks of one per nanosecond: every tick due when asked for.
+/// `n` ticks of one per nanosecond: every tick due when asked for (the
+/// real runtimes' cells; Sim's have their own).
+#[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
 async fn ticks<S: Sleeper + Clone>(sleeper: &S, n: usize) -> usize {
-    let flood = schedule::constant(Rate::every(Duration::from_nanos(1)).unwrap()).take(n);
+    let flood = schedule::constant(schedule::Rate::every(Duration::from_nanos(1)).unwrap()).take(n);
     let mut ticks = schedule::ticks(sleeper, flood);
     let mut count = 0;
     while let Some(tick) = ticks.next().await {
