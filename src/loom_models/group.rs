@@ -57,9 +57,9 @@ fn loom_member_finishes_vs_group_dropped() {
 /// The reservation hand-back: the owner reserves the running count a batch
 /// at a time without the lock (two at a time under loom), members finish
 /// and decrement it on their threads meanwhile, and the owner gives back
-/// what it did not use when it polls. In count mode the owner is woken only
-/// when the count reaches zero: it must be, once, after every member
-/// finished, whichever spawn, finish and hand-back come first.
+/// what it did not use when it polls. In count mode the owner is told the
+/// group is done only when the count reaches zero: it must be, once, after
+/// every member finished, whichever spawn, finish and hand-back come first.
 ///
 /// Checked against: the spawner's batch reservation written as a load and a
 /// store ("only the spawner raises the count") instead of an atomic add,
@@ -67,6 +67,12 @@ fn loom_member_finishes_vs_group_dropped() {
 /// is done with one member of three finished. And the hand-back made after
 /// the owner's check of the count (it registers, gives back, and the count
 /// it brings to zero wakes nobody): loom reports the owner parked for ever.
+///
+/// With three members and batches of two under loom, the owner is also
+/// woken mid-way to free the first two members' handles, and must register
+/// again. Checked against: a poll that, woken for a batch, frees it and
+/// returns pending without registering: loom reports the owner parked for
+/// ever.
 #[test]
 fn loom_reservation_hand_back() {
     model(3, || {
