@@ -44,6 +44,13 @@ struct Child {
 /// Runs this test binary on `tests` (ignored probes), with `STAGGER_PROBE`
 /// set to `scenario`, `env` set and no other seed variables.
 fn child(tests: &[&str], scenario: &str, env: &[(&str, &str)], threads: usize) -> Child {
+    let mut command = child_command(tests, scenario, threads);
+    command.envs(env.iter().copied());
+    run_child(command)
+}
+
+/// The command [`child`] runs, before the environment of the test's own.
+fn child_command(tests: &[&str], scenario: &str, threads: usize) -> Command {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command.arg("--exact").args(tests).args(["--ignored"]);
     command.args(["--test-threads", &threads.to_string()]);
@@ -54,8 +61,11 @@ fn child(tests: &[&str], scenario: &str, env: &[(&str, &str)], threads: usize) -
         .env("STAGGER_PROBE", scenario)
         .env_remove("STAGGER_SEED")
         .env_remove("STAGGER_SEEDS")
-        .env("RUST_BACKTRACE", "0")
-        .envs(env.iter().copied());
+        .env("RUST_BACKTRACE", "0");
+    command
+}
+
+fn run_child(mut command: Command) -> Child {
     let out = command.output().unwrap();
     Child {
         ok: out.status.success(),
@@ -553,6 +563,22 @@ fn check_rejects_bad_environment_values_naming_the_variable() {
         assert!(
             run.stderr.contains(expected),
             "{var}={value}: {}",
+            run.stderr
+        );
+    }
+    // Not Unicode: set and malformed, never taken for unset (which ran the
+    // default sweep silently).
+    #[cfg(unix)]
+    for var in ["STAGGER_SEEDS", "STAGGER_SEED"] {
+        use std::os::unix::ffi::OsStrExt;
+        let mut command = child_command(&["probe"], "check_counts", 1);
+        command.env(var, std::ffi::OsStr::from_bytes(b"12\xff"));
+        let run = run_child(command);
+        assert!(!run.ok, "{var}");
+        assert!(!run.stdout.contains("ran seed"), "{var}: ran");
+        assert!(
+            run.stderr.contains(&format!("{var}=\"12\\xFF\"")),
+            "{var}: {}",
             run.stderr
         );
     }

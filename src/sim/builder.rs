@@ -50,14 +50,7 @@ impl SimBuilder {
     /// Panics if `STAGGER_SEED` is set but is not a `u64` (or not even
     /// Unicode), naming the value.
     pub fn seed_from_env(mut self) -> Self {
-        // `var_os`, not `var`: a value that is not Unicode is set, and
-        // malformed, not absent.
-        self.seed = match std::env::var_os(SEED_VAR) {
-            Some(value) => value.to_str().and_then(parse_seed).unwrap_or_else(|| {
-                panic!("{SEED_VAR}={value:?} is not a seed: give a u64, in decimal or 0x hex")
-            }),
-            None => rand::rng().next_u64(),
-        };
+        self.seed = env_seed("").unwrap_or_else(|| rand::rng().next_u64());
         self
     }
 
@@ -81,8 +74,27 @@ impl SimBuilder {
     }
 }
 
+/// The seed in `STAGGER_SEED`, `None` if it is not set: what
+/// [`SimBuilder::seed_from_env`] and [`check`](super::check) read.
+///
+/// # Panics
+///
+/// Panics if it is set but is not a seed (or not even Unicode: `var_os`,
+/// not `var`, so that such a value counts as set and malformed, not
+/// absent), naming the value after `context`.
+#[track_caller]
+pub(super) fn env_seed(context: &str) -> Option<u64> {
+    let value = std::env::var_os(SEED_VAR)?;
+    match value.to_str().and_then(parse_seed) {
+        Some(seed) => Some(seed),
+        None => {
+            panic!("{context}{SEED_VAR}={value:?} is not a seed: give a u64, in decimal or 0x hex")
+        }
+    }
+}
+
 /// A seed as `STAGGER_SEED` may hold it.
-pub(super) fn parse_seed(value: &str) -> Option<u64> {
+fn parse_seed(value: &str) -> Option<u64> {
     let value = value.trim();
     match value
         .strip_prefix("0x")

@@ -6,7 +6,7 @@ use core::future::Future;
 use core::time::Duration;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
-use super::builder::{Replay, SEED_VAR, parse_seed};
+use super::builder::{Replay, env_seed};
 use super::report::Quiet;
 use super::trace::difference;
 use super::{Sim, SimBuilder};
@@ -255,20 +255,15 @@ impl Check {
     /// The first seed and how many, the environment first.
     #[track_caller]
     fn sweep(&self) -> (u64, u64) {
-        let count = match std::env::var(SEEDS_VAR) {
-            Ok(value) => parse_count(&value)
+        // `var_os`: a value that is not Unicode is set, and no count.
+        let count = match std::env::var_os(SEEDS_VAR) {
+            Some(value) => parse_count(value.to_str().unwrap_or_default())
                 .unwrap_or_else(|why| panic!("stagger::sim::check: {SEEDS_VAR}={value:?} {why}")),
-            Err(_) => self.count,
+            None => self.count,
         };
-        match std::env::var(SEED_VAR) {
-            Ok(value) => match parse_seed(&value) {
-                Some(seed) => (seed, 1),
-                None => panic!(
-                    "stagger::sim::check: {SEED_VAR}={value:?} is not a seed: give a u64, in \
-                     decimal or 0x hex"
-                ),
-            },
-            Err(_) => (self.first, count),
+        match env_seed("stagger::sim::check: ") {
+            Some(seed) => (seed, 1),
+            None => (self.first, count),
         }
     }
 
